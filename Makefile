@@ -1,0 +1,45 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   installs into .venv and runs the main job on the embedded default (SQLite, no cloud account)
+#   make test   installs the test tools into .venv and runs ruff, mypy and the tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+DEMO_PORT ?= 8765
+DEMO := --config examples/demo/monitor.yaml
+
+demo: $(VENV)/.installed-run
+	@$(BIN)/python examples/demo/receiver.py --port $(DEMO_PORT) --seconds 60 & receiver=$$!; \
+	  sleep 1; \
+	  DEMO_PORT=$(DEMO_PORT) $(BIN)/monitor run $(DEMO) --once; status=$$?; \
+	  kill $$receiver 2>/dev/null; exit $$status
+	@echo "--- event log ---"; $(BIN)/monitor events $(DEMO)
+	@echo "--- dead letters ---"; $(BIN)/monitor dead-letters $(DEMO)
+	@echo "--- alerts ---"; $(BIN)/monitor alerts list $(DEMO)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.normalize
+
+clean:
+	rm -rf $(VENV) examples/demo/.monitor

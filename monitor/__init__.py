@@ -1,0 +1,3 @@
+"""cloud-monitor: watch cloud resources through their change notifications."""
+
+__version__ = "0.1.0"

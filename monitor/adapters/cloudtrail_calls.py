@@ -1,0 +1,296 @@
+"""The table of CloudTrail calls: per (service, eventName), the resource kind, the action, where the resource
+names live in the record, and the details worth extracting.
+
+Paths are dotted keys into the record; a list met on the way is walked item by item, so
+``responseElements.instancesSet.items.instanceId`` gives every instance id (EC2 wraps lists as
+``{"items": [...]}`` and serialises an empty one as ``{}``, which simply gives nothing). The first path that
+gives a non-empty string wins; several strings give one event each. No name at all (a failed RunInstances,
+the AWS docs' PutBucketAcl with ``bucketName: ""``) still gives one event, with an empty resource id.
+
+Details describe what the call asked for; whether it happened is the event's ``outcome``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.adapters import exposure
+
+Record = Mapping[str, Any]
+Details = Callable[[Record, str], dict[str, Any]]
+WORLD_PROTOCOLS = frozenset({"-1", "all"})
+
+
+def values_at(document: Any, path: str) -> list[Any]:
+    """Every value at a dotted path, walking into each item of any list met on the way."""
+    found = [document]
+    for key in path.split("."):
+        found = [
+            item
+            for value in found
+            if isinstance(value, Mapping) and value.get(key) is not None
+            for item in (value[key] if isinstance(value[key], list) else [value[key]])
+        ]
+    return found
+
+
+def first(document: Any, path: str) -> Any:
+    values = values_at(document, path)
+    return values[0] if values else None
+
+
+def request(record: Record) -> Mapping[str, Any]:
+    params = record.get("requestParameters")
+    return params if isinstance(params, Mapping) else {}
+
+
+def as_bool(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def no_details(record: Record, name: str) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    kind: str
+    action: str
+    paths: tuple[str, ...]
+    details: Details = no_details
+
+
+def _acl(record: Record, name: str) -> dict[str, Any]:
+    return exposure.acl_exposure(request(record))
+
+
+def _policy(record: Record, name: str) -> dict[str, Any]:
+    return exposure.policy_exposure(request(record).get("bucketPolicy"))
+
+
+def _block_put(record: Record, name: str) -> dict[str, Any]:
+    return exposure.public_access_block_exposure(request(record))
+
+
+def _block_removed(record: Record, name: str) -> dict[str, Any]:
+    return exposure.public_access_block_removed()
+
+
+def _encryption(record: Record, name: str) -> dict[str, Any]:
+    path = "ServerSideEncryptionConfiguration.Rule.ApplyServerSideEncryptionByDefault.SSEAlgorithm"
+    algorithm = first(request(record), path)
+    return {"encryption": algorithm} if algorithm else {}
+
+
+def _encryption_removed(record: Record, name: str) -> dict[str, Any]:
+    return {"encryption": "removed"}
+
+
+def _versioning(record: Record, name: str) -> dict[str, Any]:
+    fields = {"versioning": "VersioningConfiguration.Status", "mfa_delete": "VersioningConfiguration.MfaDelete"}
+    return {key: value for key, path in fields.items() if (value := first(request(record), path))}
+
+
+def _logging(record: Record, name: str) -> dict[str, Any]:
+    status = request(record).get("BucketLoggingStatus")
+    if not isinstance(status, Mapping):
+        return {}
+    target = first(status, "LoggingEnabled.TargetBucket")
+    return {"logging_enabled": "LoggingEnabled" in status, **({"log_target_bucket": target} if target else {})}
+
+
+def _flags(**paths: str) -> Details:
+    """Booleans read from the request parameters, under the given detail names, when present."""
+
+    def details(record: Record, name: str) -> dict[str, Any]:
+        found = {key: values_at(request(record), path) for key, path in paths.items()}
+        return {key: as_bool(values[0]) for key, values in found.items() if values}
+
+    return details
+
+
+def _ttl(record: Record, name: str) -> dict[str, Any]:
+    spec = request(record).get("timeToLiveSpecification") or {}
+    details = _flags(ttl_enabled="timeToLiveSpecification.enabled")(record, name)
+    return details | ({"ttl_attribute": spec["attributeName"]} if spec.get("attributeName") else {})
+
+
+def _new_group(record: Record, name: str) -> dict[str, Any]:
+    fields = {"group_name": "groupName", "vpc_id": "vpcId"}
+    return {key: value for key, path in fields.items() if (value := first(request(record), path))}
+
+
+def _logging_state(enabled: bool) -> Details:
+    return lambda record, name: {"logging": enabled}
+
+
+def _launched(record: Record, instance_id: str) -> Mapping[str, Any]:
+    items = values_at(record, "responseElements.instancesSet.items")
+    return next((i for i in items if isinstance(i, Mapping) and i.get("instanceId") == instance_id), {})
+
+
+def _instance_state(record: Record, instance_id: str) -> dict[str, Any]:
+    item = _launched(record, instance_id)
+    fields = {"state": "currentState.name", "previous_state": "previousState.name"}
+    return {key: value for key, path in fields.items() if (value := first(item, path))}
+
+
+def _run(record: Record, instance_id: str) -> dict[str, Any]:
+    item, params = _launched(record, instance_id), request(record)
+    found = {
+        "instance_type": item.get("instanceType") or params.get("instanceType"),
+        "image_id": item.get("imageId") or first(params, "instancesSet.items.imageId"),
+        "state": first(item, "instanceState.name"),
+    }
+    return {key: value for key, value in found.items() if value}
+
+
+def _attribute(record: Record, name: str) -> dict[str, Any]:
+    """The attribute ModifyInstanceAttribute changed; its new value unless it is user data."""
+    params = request(record)
+    attribute = params.get("attribute") or next((k for k in params if k not in ("instanceId", "dryRun")), "")
+    if not attribute:
+        return {}
+    value = params.get("value") if "attribute" in params else params.get(attribute)
+    value = value.get("value") if isinstance(value, Mapping) else value
+    keep = isinstance(value, bool | int | float | str) and attribute != "userData"
+    return {"attribute": attribute, **({"value": value} if keep else {})}
+
+
+def _port(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | str) and str(value).lstrip("-").isdigit() else None
+
+
+def _ports(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One {from, to, protocol} per rule; "all traffic" (protocol -1) is every port, 0 to 65535."""
+    legacy = [params] if "ipProtocol" in params else []
+    ports = []
+    for rule in legacy + [r for r in values_at(params, "ipPermissions.items") if isinstance(r, Mapping)]:
+        protocol = str(rule.get("ipProtocol", ""))
+        if protocol in WORLD_PROTOCOLS:
+            ports.append({"from": 0, "to": 65535, "protocol": protocol})
+        else:
+            ports.append({"from": _port(rule.get("fromPort")), "to": _port(rule.get("toPort")), "protocol": protocol})
+    return ports
+
+
+def _is_world(cidr: str) -> bool:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
+def _rules(direction: str, opening: bool) -> Details:
+    """Security group rules: ranges, ports, referenced groups; ``open_to_world`` when it opens a /0 range."""
+
+    def details(record: Record, name: str) -> dict[str, Any]:
+        params = request(record)
+        paths = ("cidrIp", "ipPermissions.items.ipRanges.items.cidrIp", "ipPermissions.items.ipv6Ranges.items.cidrIpv6")
+        cidrs = [cidr for path in paths for cidr in values_at(params, path) if isinstance(cidr, str)]
+        return {
+            "direction": direction,
+            "cidrs": cidrs,
+            "ports": _ports(params),
+            "referenced_groups": values_at(params, "ipPermissions.items.groups.items.groupId"),
+            "open_to_world": opening and any(_is_world(cidr) for cidr in cidrs),
+        }
+
+    return details
+
+
+BUCKET = ("requestParameters.bucketName",)
+OBJECT = ("requestParameters.key",)
+TABLE = ("requestParameters.tableName", "responseElements.tableDescription.tableName")
+INSTANCES = ("requestParameters.instancesSet.items.instanceId",)
+LAUNCHED = ("responseElements.instancesSet.items.instanceId",)
+INSTANCE = ("requestParameters.instanceId", *INSTANCES)
+GROUP = (
+    "requestParameters.groupId",
+    "responseElements.securityGroupRuleSet.items.groupId",
+    "requestParameters.groupName",
+)
+NEW_GROUP = ("responseElements.groupId", "requestParameters.groupName")
+TRAIL = ("requestParameters.name", "requestParameters.trailName")
+INGRESS_OPENED, INGRESS_CLOSED = _rules("ingress", opening=True), _rules("ingress", opening=False)
+EGRESS_OPENED, EGRESS_CLOSED = _rules("egress", opening=True), _rules("egress", opening=False)
+PROTECTION = _flags(deletion_protection="deletionProtectionEnabled")
+RECOVERY = _flags(point_in_time_recovery="pointInTimeRecoverySpecification.pointInTimeRecoveryEnabled")
+
+CALLS: dict[tuple[str, str], Call] = {
+    ("s3", "CreateBucket"): Call("bucket", "created", BUCKET, _acl),
+    ("s3", "DeleteBucket"): Call("bucket", "deleted", BUCKET),
+    ("s3", "PutBucketAcl"): Call("bucket", "permissions_changed", BUCKET, _acl),
+    ("s3", "PutBucketPolicy"): Call("bucket", "permissions_changed", BUCKET, _policy),
+    ("s3", "DeleteBucketPolicy"): Call("bucket", "permissions_changed", BUCKET),
+    ("s3", "PutBucketPublicAccessBlock"): Call("bucket", "permissions_changed", BUCKET, _block_put),
+    ("s3", "DeleteBucketPublicAccessBlock"): Call("bucket", "permissions_changed", BUCKET, _block_removed),
+    ("s3", "PutBucketEncryption"): Call("bucket", "modified", BUCKET, _encryption),
+    ("s3", "DeleteBucketEncryption"): Call("bucket", "modified", BUCKET, _encryption_removed),
+    ("s3", "PutBucketVersioning"): Call("bucket", "modified", BUCKET, _versioning),
+    ("s3", "PutBucketLifecycle"): Call("bucket", "modified", BUCKET),
+    ("s3", "PutBucketLifecycleConfiguration"): Call("bucket", "modified", BUCKET),
+    ("s3", "DeleteBucketLifecycle"): Call("bucket", "modified", BUCKET),
+    ("s3", "PutBucketLogging"): Call("bucket", "modified", BUCKET, _logging),
+    ("s3", "PutObject"): Call("object", "created", OBJECT, _acl),
+    ("s3", "CopyObject"): Call("object", "created", OBJECT, _acl),
+    ("s3", "GetObject"): Call("object", "accessed", OBJECT),
+    ("s3", "HeadObject"): Call("object", "accessed", OBJECT),
+    ("s3", "DeleteObject"): Call("object", "deleted", OBJECT),
+    ("s3", "PutObjectAcl"): Call("object", "permissions_changed", OBJECT, _acl),
+    ("dynamodb", "CreateTable"): Call("table", "created", TABLE, PROTECTION),
+    ("dynamodb", "DeleteTable"): Call("table", "deleted", TABLE),
+    ("dynamodb", "UpdateTable"): Call("table", "modified", TABLE, PROTECTION),
+    ("dynamodb", "UpdateContinuousBackups"): Call("table", "modified", TABLE, RECOVERY),
+    ("dynamodb", "UpdateTimeToLive"): Call("table", "modified", TABLE, _ttl),
+    ("ec2", "RunInstances"): Call("vm", "created", LAUNCHED, _run),
+    ("ec2", "StartInstances"): Call("vm", "state_changed", INSTANCES, _instance_state),
+    ("ec2", "StopInstances"): Call("vm", "state_changed", INSTANCES, _instance_state),
+    ("ec2", "RebootInstances"): Call("vm", "state_changed", INSTANCES, _instance_state),
+    ("ec2", "TerminateInstances"): Call("vm", "deleted", INSTANCES, _instance_state),
+    ("ec2", "ModifyInstanceAttribute"): Call("vm", "modified", INSTANCE, _attribute),
+    ("ec2", "DescribeInstances"): Call("vm", "accessed", INSTANCES),
+    ("ec2", "AuthorizeSecurityGroupIngress"): Call("security_group", "permissions_changed", GROUP, INGRESS_OPENED),
+    ("ec2", "AuthorizeSecurityGroupEgress"): Call("security_group", "permissions_changed", GROUP, EGRESS_OPENED),
+    ("ec2", "RevokeSecurityGroupIngress"): Call("security_group", "permissions_changed", GROUP, INGRESS_CLOSED),
+    ("ec2", "RevokeSecurityGroupEgress"): Call("security_group", "permissions_changed", GROUP, EGRESS_CLOSED),
+    ("ec2", "CreateSecurityGroup"): Call("security_group", "created", NEW_GROUP, _new_group),
+    ("ec2", "DeleteSecurityGroup"): Call("security_group", "deleted", GROUP),
+    ("cloudtrail", "CreateTrail"): Call("trail", "created", TRAIL),
+    ("cloudtrail", "DeleteTrail"): Call("trail", "deleted", TRAIL),
+    ("cloudtrail", "UpdateTrail"): Call("trail", "modified", TRAIL),
+    ("cloudtrail", "PutEventSelectors"): Call("trail", "modified", TRAIL),
+    ("cloudtrail", "StopLogging"): Call("trail", "state_changed", TRAIL, _logging_state(False)),
+    ("cloudtrail", "StartLogging"): Call("trail", "state_changed", TRAIL, _logging_state(True)),
+}
+
+# Calls missing from CALLS, in a service whose usual resource name is in the request (GetBucketTagging,
+# DescribeTable, ModifyInstanceMetadataOptions...): that resource, ``modified`` unless read-only.
+SERVICE_DEFAULTS: dict[str, Call] = {
+    "s3": Call("bucket", "modified", BUCKET),
+    "dynamodb": Call("table", "modified", ("requestParameters.tableName",)),
+    "ec2": Call("vm", "modified", ("requestParameters.instanceId",)),
+}
+
+
+def _names(call: Call, record: Record) -> list[str]:
+    for path in call.paths:
+        names = [value for value in values_at(record, path) if isinstance(value, str) and value]
+        if names:
+            return list(dict.fromkeys(names))
+    return []
+
+
+def lookup(service: str, operation: str, record: Record) -> tuple[Call, list[str]]:
+    """The call's table row and the names of the resources it acted on (possibly none)."""
+    call = CALLS.get((service, operation))
+    if call is not None:
+        return call, _names(call, record)
+    default = SERVICE_DEFAULTS.get(service)
+    names = _names(default, record) if default else []
+    if default and names:
+        return default, names
+    return Call(service or "unknown", "modified", ()), []

@@ -1,0 +1,233 @@
+"""The command line: parses arguments and calls library code."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+import orjson
+
+from monitor.config import ConfigError, load_config
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """An ISO time or a duration back from now (``30m``, ``2h``, ``7d``)."""
+    if value is None:
+        return None
+    from monitor.durations import parse_duration
+    from monitor.events import parse_time
+
+    try:
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(value))
+    except ValueError:
+        pass
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither a time (2026-01-31T12:00:00Z) nor a duration (2h)") from None
+
+
+def load_or_fail(config_path: str | None) -> Any:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(f"invalid config\n{exc}") from None
+
+
+@click.group()
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="log lines as text or JSON")
+@click.option("--log-level", default="INFO", show_default=True)
+def main(log_format: str, log_level: str) -> None:
+    """Watch cloud resources through their change notifications and alert on what is anomalous."""
+    from monitor.logs import setup_logging
+
+    setup_logging(log_format, log_level)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+def normalize(files: tuple[str, ...]) -> None:
+    """Raw payloads in (JSON, JSON array or JSON lines; '-' is stdin), normalized events out as JSON lines."""
+    from monitor.normalize_files import normalize_files
+
+    failures = normalize_files(files, sys.stdout.buffer, sys.stderr)
+    if failures:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file (monitor.yaml)")
+@click.option("--once", is_flag=True, help="drain what is waiting, deliver, then exit")
+@click.option("--dry-run", is_flag=True, help="render alerts to stdout instead of sending them")
+def run(config_path: str | None, once: bool, dry_run: bool) -> None:
+    """The daemon: consume the configured inputs, raise alerts from the rules, deliver them."""
+    from monitor import daemon
+    from monitor.engine.loader import RuleErrors
+
+    config = load_or_fail(config_path)
+    if not config.inputs:
+        raise click.ClickException("no inputs configured: add some under 'inputs:' in the config")
+    try:
+        daemon.run(config, once=once, dry_run=dry_run)
+    except RuleErrors as exc:
+        raise click.ClickException(f"invalid rules\n{exc}") from None
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--since", help="event time from (ISO time, or a duration back from now: 2h, 7d)")
+@click.option("--limit", type=click.IntRange(min=1), help="at most this many events")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def events(config_path: str | None, since: str | None, limit: int | None, fmt: str) -> None:
+    """Read the event log back, oldest first."""
+    from monitor.events import format_time
+    from monitor.store import open_store
+
+    store = open_store(load_or_fail(config_path).state_url())
+    for stored in store.read_events(since=parse_since(since), limit=limit):
+        event = stored.event
+        if fmt == "json":
+            sys.stdout.buffer.write(orjson.dumps({"offset": stored.offset, **event.to_dict()}) + b"\n")
+        else:
+            click.echo(
+                f"{stored.offset:>6} {format_time(event.time)} {event.provider}:{event.account or '-'} "
+                f"{event.region or '-'} {event.operation} {event.action} {event.resource.kind} "
+                f"{event.resource.id} {event.outcome} {event.actor.id or '-'}"
+            )
+
+
+@main.command("dead-letters")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--limit", type=click.IntRange(min=1))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def dead_letters(config_path: str | None, limit: int | None, fmt: str) -> None:
+    """What could not be read, with the reason and where it came from."""
+    from monitor.events import format_time
+    from monitor.store import open_store
+
+    store = open_store(load_or_fail(config_path).state_url())
+    for letter in store.dead_letters(limit=limit):
+        if fmt == "json":
+            record = {"id": letter.id, "recorded_at": format_time(letter.recorded_at), "source": letter.source,
+                      "reason": letter.reason, "payload": letter.payload}
+            sys.stdout.buffer.write(orjson.dumps(record) + b"\n")
+        else:
+            click.echo(f"{letter.id:>6} {format_time(letter.recorded_at)} {letter.source}: {letter.reason}")
+
+
+def _rule_paths(paths: tuple[str, ...], config_path: str | None) -> list[str]:
+    if paths:
+        return list(paths)
+    config = load_or_fail(config_path)
+    return [config.resolve(p) for p in config.rules] or ["rules"]
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1)
+def validate(config_path: str | None, paths: tuple[str, ...]) -> None:
+    """Check the config, rules and templates; every error as file:line:col: message."""
+    from monitor.engine.loader import RuleErrors, load_rules
+
+    errors: list[str] = []
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        errors += [str(e) for e in exc.errors]
+        config = None
+    rule_paths = list(paths) or ([config.resolve(p) for p in config.rules] if config else []) or ["rules"]
+    try:
+        rules = load_rules(rule_paths)
+    except RuleErrors as exc:
+        errors += [str(e) for e in exc.errors]
+        rules = []
+    if config is not None:
+        errors += _check_delivery(config)
+    for line in errors:
+        click.echo(line, err=True)
+    if errors:
+        raise click.ClickException(f"{len(errors)} error(s)")
+    click.echo(f"ok: {len(rules)} rules in {', '.join(rule_paths)}")
+
+
+def _check_delivery(config: Any) -> list[str]:
+    """Templates render against sample alerts and every destination's URLs are accepted by Apprise."""
+    from monitor.notify.apprise_send import check_destinations
+    from monitor.notify.templates import Templates
+
+    try:
+        errors = Templates(config.resolve(config.templates) if config.templates else None).check()
+    except FileNotFoundError as exc:
+        errors = [f"templates: folder not found: {exc.filename or config.templates}"]
+    return errors + check_destinations(config.destinations, config.base_dir)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of rule files."""
+    from monitor.engine.schema import rule_file_schema
+
+    click.echo(orjson.dumps(rule_file_schema(), option=orjson.OPT_INDENT_2).decode())
+
+
+@main.command()
+@click.option("--rules", "rule_paths", multiple=True, required=True, help="rule file or folder (repeatable)")
+@click.argument("files", nargs=-1, required=True)
+def evaluate(rule_paths: tuple[str, ...], files: tuple[str, ...]) -> None:
+    """Raw payloads in, the alerts the rules would raise out as JSON lines; nothing is sent."""
+    from monitor.engine.evaluate import Engine
+    from monitor.engine.loader import RuleErrors, load_rules
+    from monitor.normalize_files import read_events
+
+    try:
+        engine = Engine(load_rules(rule_paths))
+    except RuleErrors as exc:
+        raise click.ClickException(f"invalid rules\n{exc}") from None
+    events, failures = read_events(files, sys.stderr)
+    for alert in engine.alerts(events):
+        sys.stdout.buffer.write(orjson.dumps(alert.to_dict()) + b"\n")
+    if failures:
+        sys.exit(1)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1)
+def test_rules(paths: tuple[str, ...]) -> None:
+    """Run the rule test cases (*.tests.yaml) beside the rules."""
+    from monitor.engine.evaluate import Engine
+    from monitor.engine.loader import RuleErrors, load_rules
+    from monitor.engine.ruletests import find_test_files, format_outcome, run_test_file
+    from monitor.yamlsource import YamlErrors
+
+    paths = paths or ("rules",)
+    try:
+        engine = Engine(load_rules(paths))
+    except RuleErrors as exc:
+        raise click.ClickException(f"invalid rules\n{exc}") from None
+    failed = total = 0
+    for file in find_test_files(paths):
+        try:
+            outcomes = run_test_file(file, engine.alerts)
+        except YamlErrors as exc:
+            raise click.ClickException(f"invalid test file\n{exc}") from None
+        for outcome in outcomes:
+            total += 1
+            failed += not outcome.passed
+            if not outcome.passed:
+                click.echo("\n".join(format_outcome(outcome)))
+    click.echo(f"{total - failed} passed, {failed} failed")
+    if failed or not total:
+        sys.exit(1)
+
+
+def _register_groups() -> None:
+    from monitor.cli_alerts import alerts
+
+    main.add_command(alerts)
+
+
+_register_groups()

@@ -1,0 +1,243 @@
+"""``monitor alerts ...``: alert history, silences, and retry of undelivered notifications."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import click
+import orjson
+
+from monitor.alerts import SEVERITIES, STATUSES
+
+if TYPE_CHECKING:
+    from monitor.notify.notification import DeliveryResult, Notification
+
+CONFIG = click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file (monitor.yaml)")
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def _config(config_path: str | None) -> Any:
+    from monitor.cli import load_or_fail
+
+    return load_or_fail(config_path)
+
+
+def _store(config_path: str | None) -> Any:
+    from monitor.store import open_store
+
+    return open_store(_config(config_path).state_url())
+
+
+def _json_lines(records: Iterable[dict[str, Any]]) -> None:
+    for record in records:
+        sys.stdout.buffer.write(orjson.dumps(record) + b"\n")
+
+
+@click.group()
+def alerts() -> None:
+    """Alert history, silences, and retry of undelivered notifications."""
+
+
+@alerts.command("list")
+@CONFIG
+@click.option("--rule", help="only this rule's alerts")
+@click.option("--severity", type=click.Choice(SEVERITIES))
+@click.option("--status", "statuses", type=click.Choice(STATUSES), multiple=True, help="repeatable")
+@click.option("--since", help="seen since (ISO time, or a duration back from now: 2h, 7d)")
+@click.option("--limit", type=click.IntRange(min=1))
+@FORMAT
+def list_alerts(*, config_path: str | None, rule: str | None, severity: str | None, statuses: tuple[str, ...],
+                since: str | None, limit: int | None, fmt: str) -> None:
+    """Alerts, the most recently seen first."""
+    from monitor.cli import parse_since
+    from monitor.events import format_time
+
+    found = _store(config_path).list_alerts(rule=rule, severity=severity, status=statuses, since=parse_since(since),
+                                            limit=limit)
+    if fmt == "json":
+        _json_lines(alert.to_dict() for alert in found)
+        return
+    for alert in found:
+        click.echo(f"{alert.fingerprint} {format_time(alert.last_seen)} {alert.status:<10} {alert.severity:<8} "
+                   f"{alert.count:>6} {alert.rule} {alert.resource.get('id', '') or '-'}")
+
+
+@alerts.command()
+@CONFIG
+@click.argument("fingerprint")
+@FORMAT
+def show(config_path: str | None, fingerprint: str, fmt: str) -> None:
+    """One alert (its latest episode) and the messages that carried it."""
+    from monitor.events import format_time
+
+    store = _store(config_path)
+    alert = store.get_alert(fingerprint)
+    if alert is None:
+        raise click.ClickException(f"no alert with fingerprint {fingerprint!r}")
+    sent = store.notifications(fingerprint=fingerprint)
+    if fmt == "json":
+        deliveries = [{"id": s.id, "destination": s.notification.destination, "status": s.status,
+                       "attempts": s.attempts, "error": s.last_error, "created_at": format_time(s.created_at)}
+                      for s in sent]
+        _json_lines([{**alert.to_dict(), "notifications": deliveries}])
+        return
+    record = alert.to_dict()
+    for key in ("rule", "title", "severity", "status", "fingerprint", "first_seen", "last_seen", "count"):
+        click.echo(f"{key + ':':<12} {record[key]}")
+    click.echo(f"{'resource:':<12} {alert.resource.get('kind', '')} {alert.resource.get('id', '')}")
+    click.echo(f"{'group:':<12} {orjson.dumps(record['group']).decode()}")
+    click.echo(f"{'events:':<12} {' '.join(alert.event_ids)}")
+    for stored in sent:
+        error = f" ({stored.last_error})" if stored.last_error else ""
+        click.echo(f"{'sent:':<12} #{stored.id} {format_time(stored.created_at)} {stored.notification.destination} "
+                   f"{stored.notification.status} {stored.status} after {stored.attempts} attempt(s){error}")
+
+
+@alerts.command()
+@CONFIG
+@click.option("--match", "matchers", multiple=True, required=True,
+              help="label=value or label!=value (repeatable; all must hold), e.g. rule=s3-bucket-deleted")
+@click.option("--for", "duration", required=True, help="how long, e.g. 2h, 1d")
+@click.option("--reason", required=True, help="why; shown with the silence")
+@click.option("--author", default=_user, show_default="the current user")
+def silence(*, config_path: str | None, matchers: tuple[str, ...], duration: str, reason: str, author: str) -> None:
+    """Silence the alerts matching every --match, from now for --for."""
+    from monitor.durations import parse_duration
+    from monitor.notify.silences import MatcherError, matchers_to_pattern
+    from monitor.store.base import NewSilence
+
+    try:
+        pattern = matchers_to_pattern(matchers)
+    except MatcherError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--match'") from None
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--for'") from None
+    now = _now()
+    created = _store(config_path).add_silence(
+        NewSilence(pattern, now, now + timedelta(seconds=seconds), author, reason))
+    click.echo(f"silence {created.id} until {_format(created.ends_at)}")
+
+
+@alerts.command()
+@CONFIG
+@click.option("--all", "show_all", is_flag=True, help="expired silences too")
+@FORMAT
+def silences(config_path: str | None, show_all: bool, fmt: str) -> None:
+    """Silences that are active or pending (all of them with --all), oldest first."""
+    from monitor.notify.silences import pattern_to_text
+
+    found = _store(config_path).silences(active_at=None if show_all else _now())
+    if fmt == "json":
+        _json_lines({"id": s.id, "matchers": s.matchers, "starts_at": _format(s.starts_at),
+                     "ends_at": _format(s.ends_at), "created_by": s.created_by, "reason": s.reason} for s in found)
+        return
+    for s in found:
+        click.echo(f"{s.id:>4} {_format(s.starts_at)} -> {_format(s.ends_at)} {s.created_by}: "
+                   f"{pattern_to_text(s.matchers)} ({s.reason})")
+
+
+@alerts.command()
+@CONFIG
+@click.argument("silence_id", metavar="ID", type=int)
+def expire(config_path: str | None, silence_id: int) -> None:
+    """End a silence now."""
+    expired = _store(config_path).expire_silence(silence_id, _now())
+    if expired is None:
+        raise click.ClickException(f"no silence {silence_id}")
+    click.echo(f"silence {silence_id} ended at {_format(expired.ends_at)}")
+
+
+@alerts.command()
+@CONFIG
+def retry(config_path: str | None) -> None:
+    """Send the undelivered notifications again, as they were first rendered."""
+    from monitor.notify.pipeline import retry_undelivered
+    from monitor.store import open_store
+
+    config = _config(config_path)
+    retried = retry_undelivered(open_store(config.state_url()), _deliver_for(config), _now())
+    failed = [(stored, result) for stored, result in retried if not result.delivered]
+    for stored, result in failed:
+        message = stored.notification
+        click.echo(f"#{stored.id} to {message.destination} ({message.alerts[0].rule}"
+                   f"{f' and {len(message.alerts) - 1} more' if len(message.alerts) > 1 else ''}): {result.error}",
+                   err=True)
+    click.echo(f"{len(retried) - len(failed)} delivered, {len(failed)} still undelivered")
+    if failed:
+        sys.exit(1)
+
+
+def _deliver_for(config: Any) -> Callable[[list[Notification]], list[DeliveryResult]]:
+    from monitor.notify.delivery import build_deliver
+
+    return build_deliver(config)
+
+
+def _format(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@alerts.command("render")
+@CONFIG
+@click.option("--event", "event_files", multiple=True, required=True, type=click.Path(dir_okay=False),
+              help="a raw payload file (repeatable)")
+@click.option("--rules", "rule_paths", multiple=True, help="rule files or folders (default: the config's)")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "html"]), default="text")
+def render(config_path: str | None, event_files: tuple[str, ...], rule_paths: tuple[str, ...], fmt: str) -> None:
+    """Render the message the rules would send for these payloads, without sending it."""
+    from monitor.engine.evaluate import Engine
+    from monitor.engine.loader import load_rules
+    from monitor.normalize_files import read_events
+    from monitor.notify.notification import Notification
+    from monitor.notify.templates import Templates
+
+    config = _config(config_path)
+    events, failures = read_events(event_files, sys.stderr)
+    raised = Engine(load_rules(rule_paths or [config.resolve(p) for p in config.rules])).alerts(events)
+    if not raised:
+        raise click.ClickException("no rule raises an alert for these payloads")
+    templates = Templates(config.resolve(config.templates) if config.templates else None)
+    notification = Notification(destination="render", group_key="render", group={"rule": raised[0].rule},
+                                status="firing", alerts=tuple(raised), template=raised[0].template)
+    message = templates.render(notification, fmt, notification.template)  # type: ignore[arg-type]
+    click.echo(f"{message.title}\n\n{message.body}")
+    if failures:
+        sys.exit(1)
+
+
+@alerts.command("test")
+@CONFIG
+@click.argument("destination")
+def send_test(config_path: str | None, destination: str) -> None:
+    """Send a test alert to one destination."""
+    import asyncio
+
+    from monitor.notify.apprise_send import Sender
+    from monitor.notify.templates import Templates
+
+    config = _config(config_path)
+    if destination not in config.destinations:
+        known = ", ".join(config.destinations) or "none"
+        raise click.ClickException(f"no destination {destination!r} in the config (known: {known})")
+    templates = Templates(config.resolve(config.templates) if config.templates else None)
+    result = asyncio.run(Sender(config.destinations, templates, base_dir=config.base_dir).send_test(destination))
+    if not result.delivered:
+        raise click.ClickException(f"not delivered to {destination}: {result.error}")
+    click.echo(f"test alert delivered to {destination}")

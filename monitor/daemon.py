@@ -1,0 +1,103 @@
+"""The daemon: every configured input in its own thread, feeding one intake, stopped cleanly by a signal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from monitor.alerting import Alerting
+from monitor.config import Config
+from monitor.inputs import Input, build_input
+from monitor.intake import Intake
+from monitor.store import Store, open_store
+
+log = logging.getLogger(__name__)
+MAX_RETRY_DELAY = 60.0
+TICK_SECONDS = 1.0
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM or Ctrl-C asks the inputs to finish the batch in hand; a second Ctrl-C is not needed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, finishing the batch in hand", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def ticking(alerting: Alerting | None, once: bool) -> Iterator[None]:
+    """In the daemon, APScheduler ticks the alerting every second (timers, group intervals, absence)."""
+    if alerting is None or once:
+        yield
+        return
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(alerting.tick, "interval", seconds=TICK_SECONDS, max_instances=1, coalesce=True)
+    scheduler.start()
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def _run_input(source: Input, intake: Intake, stop: threading.Event, once: bool, failures: list[str]) -> None:
+    """Run one input; in the daemon a failure is retried with back-off instead of stopping the others."""
+    delay = 1.0
+    while True:
+        try:
+            source.run(intake, stop, once)
+            return
+        except Exception:
+            log.exception("input %s failed", source.name)
+            if once:
+                failures.append(source.name)
+                return
+        if stop.wait(delay):
+            return
+        delay = min(delay * 2, MAX_RETRY_DELAY)
+
+
+def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: threading.Event | None = None,
+        store: Store | None = None) -> Intake:
+    """Consume every input into the event log, raise and deliver alerts; returns the intake with its counters."""
+    stop = stop or threading.Event()
+    store = store or open_store(config.state_url())
+    alerting = Alerting.from_config(config, store, dry_run=dry_run) if config.rules else None
+    intake = Intake(store, alerting.on_events if alerting else None)
+    sources = [build_input(settings, config, store) for settings in config.inputs]
+    failures: list[str] = []
+    threads = [
+        threading.Thread(target=_run_input, args=(s, intake, stop, once, failures), name=s.name, daemon=True)
+        for s in sources
+    ]
+    with stop_on_signals(stop), ticking(alerting, once):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.5)
+    if alerting and once:
+        alerting.drain()
+    elif alerting:
+        alerting.tick()
+    log.info("recorded %d new events (%d duplicates), %d dead letters",
+             intake.recorded, intake.duplicates, intake.dead)
+    if failures:
+        raise RuntimeError(f"inputs failed: {', '.join(failures)}")
+    return intake

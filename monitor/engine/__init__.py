@@ -1,0 +1,1 @@
+"""The rules engine: event patterns, rule loading, indexing and evaluation."""

@@ -1,0 +1,209 @@
+"""Detector state: one small JSON document per (rule id, group key), cached in memory, written behind.
+
+Detectors read and change their keys' documents in memory and call ``put`` to mark them dirty; ``flush``
+writes every dirty document and deletion to the backend in one transaction, together with a checkpoint
+(``CHECKPOINT``, the event-log offset the state reflects). The event log is durable before state is
+flushed, so after a crash the daemon rebuilds what was lost by replaying the log from that offset.
+
+A backend stores bytes (orjson) with an expiry in epoch seconds; SQLite is the default, and the interface
+is small so that Redis, DynamoDB or Firestore can implement it too. A key idle past its expiry (derived
+from the detector's window or baseline) is dropped by ``expire``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+import orjson
+
+CHECKPOINT = "detectors"
+Document = dict[str, Any]
+
+
+class StateBackend(Protocol):
+    def load_state(self, rule: str) -> Iterator[tuple[str, bytes, int]]:
+        """Every (group key, serialized document, expires at) of a rule."""
+        ...
+
+    def write_state(
+        self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
+        checkpoint: tuple[str, str] | None = None,
+    ) -> None:
+        """Upsert (rule, key, document, expires at), delete (rule, key), save the checkpoint: atomically."""
+        ...
+
+    def delete_expired_state(self, now: int) -> int:
+        """Drop documents whose expiry is at or before ``now`` (those of rules no longer loaded, too)."""
+        ...
+
+    def checkpoint(self, name: str) -> str | None: ...
+
+
+class DetectorState(Protocol):
+    """What the stateful runner and detectors use; ``for_rule`` gives a detector its own keys."""
+
+    def get(self, rule: str, key: str) -> Document | None: ...
+
+    def put(self, rule: str, key: str, value: Document, expires_at: int) -> None: ...
+
+    def delete(self, rule: str, key: str) -> None: ...
+
+    def keys(self, rule: str) -> Iterator[str]: ...
+
+    def expire(self, now: int) -> list[tuple[str, str]]: ...
+
+    def flush(self, position: str | None = None) -> None: ...
+
+    def checkpoint(self) -> str | None: ...
+
+
+def serialize(value: Document) -> bytes:
+    return orjson.dumps(value)
+
+
+class RuleState:
+    """One rule's view of the state: what a detector receives as ``self.state``."""
+
+    def __init__(self, state: DetectorState, rule: str) -> None:
+        self._state, self.rule = state, rule
+
+    def get(self, key: str) -> Document | None:
+        return self._state.get(self.rule, key)
+
+    def put(self, key: str, value: Document, expires_at: int) -> None:
+        self._state.put(self.rule, key, value, expires_at)
+
+    def delete(self, key: str) -> None:
+        self._state.delete(self.rule, key)
+
+    def keys(self) -> Iterator[str]:
+        return self._state.keys(self.rule)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._state.keys(self.rule)
+
+
+class CachedState:
+    """Every live document in memory; a backend (when given) holds the durable copy, written on ``flush``."""
+
+    def __init__(self, backend: StateBackend | None = None) -> None:
+        self.backend = backend
+        self._rules: dict[str, dict[str, list[Any]]] = {}  # rule -> key -> [document, expires at]
+        self._dirty: set[tuple[str, str]] = set()
+        self._deleted: set[tuple[str, str]] = set()
+        self._expiry: list[tuple[int, str, str]] = []  # one entry per key, re-queued when its expiry moved
+        self._expired_until = 0
+
+    def _table(self, rule: str) -> dict[str, list[Any]]:
+        table = self._rules.get(rule)
+        if table is None:
+            table = self._rules[rule] = {}
+            for key, body, expires_at in self.backend.load_state(rule) if self.backend else ():
+                table[key] = [orjson.loads(body), expires_at]
+                heapq.heappush(self._expiry, (expires_at, rule, key))
+        return table
+
+    def for_rule(self, rule: str) -> RuleState:
+        self._table(rule)
+        return RuleState(self, rule)
+
+    def get(self, rule: str, key: str) -> Document | None:
+        entry = self._table(rule).get(key)
+        return entry[0] if entry else None
+
+    def put(self, rule: str, key: str, value: Document, expires_at: int) -> None:
+        table = self._table(rule)
+        if key not in table:
+            heapq.heappush(self._expiry, (expires_at, rule, key))
+        table[key] = [value, expires_at]
+        self._dirty.add((rule, key))
+        self._deleted.discard((rule, key))
+
+    def delete(self, rule: str, key: str) -> None:
+        if self._table(rule).pop(key, None) is not None:
+            self._dirty.discard((rule, key))
+            self._deleted.add((rule, key))
+
+    def keys(self, rule: str) -> Iterator[str]:
+        return iter(list(self._table(rule)))
+
+    def expire(self, now: int) -> list[tuple[str, str]]:
+        """Drop the keys idle past their expiry; returns them as (rule, key)."""
+        expired = []
+        while self._expiry and self._expiry[0][0] <= now:
+            _, rule, key = heapq.heappop(self._expiry)
+            entry = self._rules.get(rule, {}).get(key)
+            if entry is None:
+                continue
+            if entry[1] > now:
+                heapq.heappush(self._expiry, (entry[1], rule, key))
+            else:
+                self.delete(rule, key)
+                expired.append((rule, key))
+        self._expired_until = max(self._expired_until, now)
+        return expired
+
+    def flush(self, position: str | None = None) -> None:
+        """Write dirty documents, deletions and the checkpoint to the backend in one transaction."""
+        if self.backend is None:
+            self._dirty.clear()
+            self._deleted.clear()
+            return
+        puts = [(rule, key, serialize(entry[0]), entry[1])
+                for rule, key in sorted(self._dirty) if (entry := self._rules[rule].get(key)) is not None]
+        self.backend.write_state(puts, sorted(self._deleted), (CHECKPOINT, position) if position is not None else None)
+        if self._expired_until:
+            self.backend.delete_expired_state(self._expired_until)
+        self._dirty.clear()
+        self._deleted.clear()
+
+    def checkpoint(self) -> str | None:
+        """The event-log position the durable state reflects (None without a backend or before any flush)."""
+        return self.backend.checkpoint(CHECKPOINT) if self.backend else None
+
+    def dirty(self) -> int:
+        return len(self._dirty) + len(self._deleted)
+
+    def size(self, rule: str | None = None) -> int:
+        return sum(len(table) for name, table in self._rules.items() if rule is None or name == rule)
+
+    def bytes_per_key(self, rule: str | None = None) -> float:
+        """The mean serialized size of a document, the figure the bench reports."""
+        sizes = [len(serialize(entry[0])) for name, table in self._rules.items() if rule is None or name == rule
+                 for entry in table.values()]
+        return sum(sizes) / len(sizes) if sizes else 0.0
+
+
+class MemoryBackend:
+    """A backend in process memory that still serializes: what a test uses to restart without SQLite."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], tuple[bytes, int]] = {}
+        self.checkpoints: dict[str, str] = {}
+
+    def load_state(self, rule: str) -> Iterator[tuple[str, bytes, int]]:
+        for (name, key), (body, expires_at) in sorted(self.rows.items()):
+            if name == rule:
+                yield key, body, expires_at
+
+    def write_state(
+        self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
+        checkpoint: tuple[str, str] | None = None,
+    ) -> None:
+        for rule, key, body, expires_at in puts:
+            self.rows[rule, key] = (body, expires_at)
+        for rule, key in deletes:
+            self.rows.pop((rule, key), None)
+        if checkpoint is not None:
+            self.checkpoints[checkpoint[0]] = checkpoint[1]
+
+    def delete_expired_state(self, now: int) -> int:
+        expired = [name for name, (_, expires_at) in self.rows.items() if expires_at <= now]
+        for name in expired:
+            del self.rows[name]
+        return len(expired)
+
+    def checkpoint(self, name: str) -> str | None:
+        return self.checkpoints.get(name)

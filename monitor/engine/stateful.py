@@ -1,0 +1,119 @@
+"""The stateful runner: one detector per rule with ``detect``, driven by an event-time watermark.
+
+Events are taken in event-time order within a batch. The watermark is the latest event time seen; an
+event older than the watermark minus the allowed lateness is late: counted per rule (``late``), logged,
+and not folded into any detector. Each move of the watermark lets the detectors that are due expire
+windows and resolve (or raise) alerts, then idle keys expire from the state.
+
+Durability: ``flush(position)`` writes the dirty state, the watermark and the event-log offset it
+reflects (the "detectors" checkpoint) in one transaction. The event log is recorded before the state is
+flushed, so a daemon that crashed rebuilds the lost part by replaying the log after ``checkpoint``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from monitor.alerts import Alert
+from monitor.engine.detectors import Detector, DetectorSettings, detectors
+from monitor.engine.detectors.common import Deadlines, Watermark, epoch, from_epoch
+from monitor.engine.index import RuleIndex
+from monitor.engine.loader import LoadedRule
+from monitor.engine.state import CachedState
+from monitor.events import Event
+
+DEFAULT_LATENESS = 300.0
+RUNNER = "~runner"  # the state "rule" under which the runner keeps its watermark
+FOREVER = 2**62
+
+
+class StatefulRunner:
+    def __init__(
+        self, rules: Sequence[LoadedRule], state: CachedState | None = None, lateness: float = DEFAULT_LATENESS,
+    ) -> None:
+        self.state = state if state is not None else CachedState()
+        self.rules = [rule for rule in rules if rule.detect is not None]
+        self.index: RuleIndex[LoadedRule] = RuleIndex(self.rules, lambda rule: rule.matcher)
+        self.detectors: dict[str, Detector] = {rule.id: self._detector(rule) for rule in self.rules}
+        self.checkpoint = self.state.checkpoint()
+        saved = self.state.get(RUNNER, "watermark")
+        self.watermark = Watermark(lateness, from_epoch(saved["t"]) if saved else None)
+        self._due = Deadlines()
+        self._always = [rule_id for rule_id, detector in self.detectors.items() if not hasattr(detector, "next_due")]
+        for rule_id in self.detectors:
+            self._schedule(rule_id)
+        self._pending = self._advance_detectors() if self.watermark.now else []
+
+    def _detector(self, rule: LoadedRule) -> Detector:
+        settings = cast(DetectorSettings, rule.detect)
+        return detectors.get(settings.type)(rule.rule, settings, self.state.for_rule(rule.id))
+
+    @property
+    def late(self) -> dict[str, int]:
+        """Late events per rule id, since this runner started."""
+        return dict(self.watermark.late)
+
+    def match(self, event: Event) -> list[str]:
+        """The ids of the stateful rules whose pattern matches the event and no exception of theirs does."""
+        document = event.to_dict()
+        return [rule.id for rule in self.index.candidates(document)
+                if rule.matcher.matches(document) and not any(m.matches(document) for m, _ in rule.exceptions)]
+
+    def observe(self, events: Iterable[Event]) -> list[Alert]:
+        """Match the events against the stateful rules and run them through their detectors."""
+        return self.observe_matched((event, self.match(event)) for event in events)
+
+    def observe_matched(self, batch: Iterable[tuple[Event, Sequence[str]]]) -> list[Alert]:
+        """Events with the ids of the stateful rules they matched (none still moves the watermark)."""
+        alerts, self._pending = self._pending, []
+        for event, rule_ids in sorted(batch, key=lambda item: item[0].time):
+            if self.watermark.is_late(event.time):
+                self.watermark.record_late(event, rule_ids)
+                continue
+            if self.watermark.advance(event.time):
+                alerts.extend(self._advance_detectors())
+            for rule_id in rule_ids:
+                detector = self.detectors.get(rule_id)
+                if detector is not None:
+                    alerts.extend(detector.observe(event))
+                    self._schedule(rule_id)
+        return alerts
+
+    def advance(self, now: datetime) -> list[Alert]:
+        """Event time has reached ``now`` (a scheduler's tick, the end of a replay): expire and resolve."""
+        alerts, self._pending = self._pending, []
+        if self.watermark.advance(now):
+            alerts.extend(self._advance_detectors())
+        return alerts
+
+    def flush(self, position: str | None = None) -> None:
+        """Persist dirty state and the watermark; ``position`` is the event-log offset they reflect."""
+        if self.watermark.now is not None:
+            self.state.put(RUNNER, "watermark", {"t": epoch(self.watermark.now)}, FOREVER)
+        self.state.flush(position)
+        if position is not None:
+            self.checkpoint = position
+
+    def stats(self) -> dict[str, Any]:
+        return {"keys": self.state.size() - (self.state.get(RUNNER, "watermark") is not None),
+                "late": self.late, "dirty": self.state.dirty()}
+
+    def _schedule(self, rule_id: str) -> None:
+        next_due = getattr(self.detectors[rule_id], "next_due", None)
+        due = next_due() if next_due else math.inf
+        if due != math.inf:
+            self._due.push(int(due), rule_id)
+
+    def _advance_detectors(self) -> list[Alert]:
+        now = self.watermark.now
+        assert now is not None
+        second = epoch(now)
+        alerts: list[Alert] = []
+        for rule_id in [*self._due.pop_due(second), *self._always]:
+            alerts.extend(self.detectors[rule_id].advance(now))
+            self._schedule(rule_id)
+        self.state.expire(second)
+        return alerts

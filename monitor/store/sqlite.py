@@ -1,0 +1,120 @@
+"""The embedded default store: one SQLite file, WAL mode, a transaction per batch."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from monitor.events import Event, parse_time, sortable_time
+from monitor.store.base import DeadLetter, NewDeadLetter, StoredEvent
+from monitor.store.sqlite_alerts import ALERT_SCHEMA, SqliteAlerts
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    offset INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    time TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time ON events (time);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name TEXT PRIMARY KEY,
+    position TEXT NOT NULL
+);
+"""
+
+
+class SqliteStore(SqliteAlerts):
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(SCHEMA + ALERT_SCHEMA)
+
+    def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[Event]:
+        now = sortable_time(datetime.now(UTC))
+        new: list[Event] = []
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for event in events:
+                    cursor = self._db.execute(
+                        "INSERT OR IGNORE INTO events (id, time, recorded_at, body) VALUES (?, ?, ?, ?)",
+                        (event.id, sortable_time(event.time), now, event.to_json()),
+                    )
+                    if cursor.rowcount:
+                        new.append(event)
+                self._db.executemany(
+                    "INSERT INTO dead_letters (recorded_at, source, reason, payload) VALUES (?, ?, ?, ?)",
+                    [(now, d.source, d.reason, d.payload) for d in dead_letters],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return new
+
+    def read_events(
+        self, *, after: int = 0, since: datetime | None = None, until: datetime | None = None,
+        limit: int | None = None,
+    ) -> Iterator[StoredEvent]:
+        query = "SELECT offset, recorded_at, body FROM events WHERE offset > ?"
+        params: list[object] = [after]
+        if since is not None:
+            query += " AND time >= ?"
+            params.append(sortable_time(since))
+        if until is not None:
+            query += " AND time < ?"
+            params.append(sortable_time(until))
+        query += " ORDER BY offset"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+        with self._lock:
+            rows = self._db.execute(query, params).fetchall()
+        for offset, recorded_at, body in rows:
+            yield StoredEvent(offset, parse_time(recorded_at), Event.from_dict(orjson.loads(body)))
+
+    def dead_letters(self, *, limit: int | None = None) -> list[DeadLetter]:
+        query = "SELECT id, recorded_at, source, reason, payload FROM dead_letters ORDER BY id"
+        with self._lock:
+            rows = self._db.execute(query + (" LIMIT ?" if limit else ""), (limit,) if limit else ()).fetchall()
+        return [
+            DeadLetter(id=row[0], recorded_at=parse_time(row[1]), source=row[2], reason=row[3], payload=row[4])
+            for row in rows
+        ]
+
+    def checkpoint(self, name: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT position FROM checkpoints WHERE name = ?", (name,)).fetchone()
+        return str(row[0]) if row else None
+
+    def save_checkpoint(self, name: str, position: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO checkpoints (name, position) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                (name, position),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

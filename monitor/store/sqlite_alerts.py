@@ -1,0 +1,289 @@
+"""Alert history, notifications and silences in SQLite (mixed into SqliteStore).
+
+An alert keeps one row per episode: a fingerprint firing again after it was resolved starts a new row.
+Notifications keep the message itself, so an undelivered one can be sent again as it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from monitor.alerts import Alert
+from monitor.events import parse_time, sortable_time
+from monitor.notify.notification import DeliveryResult, Notification
+from monitor.store.base import AlertMerge, AlertUpdate, NewSilence, Silence, StoredNotification
+
+ALERT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprint TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    status TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    event_ids TEXT NOT NULL,
+    body BLOB NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_fingerprint ON alerts (fingerprint, id);
+CREATE INDEX IF NOT EXISTS alerts_last_seen ON alerts (last_seen);
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS notifications_status ON notifications (status, id);
+CREATE INDEX IF NOT EXISTS notifications_key ON notifications (key, id);
+CREATE TABLE IF NOT EXISTS notification_alerts (
+    notification_id INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notification_alerts_fingerprint ON notification_alerts (fingerprint);
+CREATE TABLE IF NOT EXISTS silences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    matchers TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    ends_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+_ALERT_COLUMNS = "fingerprint, rule, status, severity, first_seen, last_seen, count, event_ids, body, updated_at"
+_ALERT_ASSIGNMENTS = ", ".join(f"{column.strip()} = ?" for column in _ALERT_COLUMNS.split(","))
+_NOTIFICATION_COLUMNS = "id, status, attempts, last_error, payload, created_at, sent_at"
+
+
+def alert_to_dict(alert: Alert) -> dict[str, Any]:
+    """The alert as printed, plus its latest event so a stored message renders as it first did."""
+    return {**alert.to_dict(), "template": alert.template, "event": alert.event.to_dict() if alert.event else None}
+
+
+def alert_from_dict(data: Mapping[str, Any]) -> Alert:
+    return Alert.from_dict(data)
+
+
+def notification_to_dict(notification: Notification) -> dict[str, Any]:
+    return {
+        "destination": notification.destination, "group_key": notification.group_key,
+        "group": notification.group, "status": notification.status, "template": notification.template,
+        "labels": notification.labels, "alerts": [alert_to_dict(a) for a in notification.alerts],
+    }
+
+
+def notification_from_dict(data: Mapping[str, Any]) -> Notification:
+    return Notification(
+        destination=data["destination"], group_key=data["group_key"], group=dict(data["group"]),
+        status=data["status"], alerts=tuple(alert_from_dict(a) for a in data["alerts"]),
+        template=data.get("template"), labels=dict(data.get("labels", {})),
+    )
+
+
+def _stamp(value: datetime) -> str:
+    return sortable_time(value)
+
+
+class SqliteAlerts:
+    _db: sqlite3.Connection
+    _lock: threading.Lock
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def update_alerts(self, alerts: Sequence[Alert], merge: AlertMerge, now: datetime) -> list[AlertUpdate]:
+        updates: list[AlertUpdate] = []
+        with self._transaction() as db:
+            for incoming in alerts:
+                row = db.execute("SELECT id, body FROM alerts WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
+                                 (incoming.fingerprint,)).fetchone()
+                update = merge(alert_from_dict(orjson.loads(row[1])) if row else None, incoming)
+                values = self._alert_row(update.alert, now)
+                if row is None or update.new_episode:
+                    db.execute(f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                else:
+                    db.execute(f"UPDATE alerts SET {_ALERT_ASSIGNMENTS} WHERE id = ?", (*values, row[0]))
+                updates.append(update)
+        return updates
+
+    @staticmethod
+    def _alert_row(alert: Alert, now: datetime) -> tuple[Any, ...]:
+        return (alert.fingerprint, alert.rule, alert.status, alert.severity, _stamp(alert.first_seen),
+                _stamp(alert.last_seen), alert.count, orjson.dumps(list(alert.event_ids)).decode(),
+                orjson.dumps(alert_to_dict(alert)), _stamp(now))
+
+    def list_alerts(
+        self, *, rule: str | None = None, severity: str | None = None, status: Sequence[str] = (),
+        since: datetime | None = None, limit: int | None = None,
+    ) -> list[Alert]:
+        clauses, params = self._alert_filters(rule, severity, status, since)
+        query = "SELECT body FROM alerts" + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+        query += " ORDER BY last_seen DESC, id DESC" + (" LIMIT ?" if limit is not None else "")
+        with self._lock:
+            rows = self._db.execute(query, [*params, limit] if limit is not None else params).fetchall()
+        return [alert_from_dict(orjson.loads(body)) for (body,) in rows]
+
+    @staticmethod
+    def _alert_filters(
+        rule: str | None, severity: str | None, status: Sequence[str], since: datetime | None
+    ) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("rule", rule), ("severity", severity)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if status:
+            clauses.append(f"status IN ({', '.join('?' for _ in status)})")
+            params.extend(status)
+        if since is not None:
+            clauses.append("last_seen >= ?")
+            params.append(_stamp(since))
+        return clauses, params
+
+    def get_alert(self, fingerprint: str) -> Alert | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM alerts WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
+                                   (fingerprint,)).fetchone()
+        return alert_from_dict(orjson.loads(row[0])) if row else None
+
+    def set_alert_status(self, fingerprint: str, status: str, now: datetime) -> None:
+        with self._transaction() as db:
+            row = db.execute("SELECT id, body FROM alerts WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
+                             (fingerprint,)).fetchone()
+            if row is not None:
+                body = {**orjson.loads(row[1]), "status": status}
+                db.execute("UPDATE alerts SET status = ?, body = ?, updated_at = ? WHERE id = ?",
+                           (status, orjson.dumps(body), _stamp(now), row[0]))
+
+    def record_notifications(
+        self, sent: Sequence[tuple[Notification, DeliveryResult]], now: datetime
+    ) -> list[StoredNotification]:
+        stored: list[StoredNotification] = []
+        with self._transaction() as db:
+            for notification, result in sent:
+                status = "delivered" if result.delivered else "undelivered"
+                cursor = db.execute(
+                    "INSERT INTO notifications (key, destination, group_key, status, attempts, last_error, payload,"
+                    " created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (notification.key, notification.destination, notification.group_key, status, result.attempts,
+                     result.error, orjson.dumps(notification_to_dict(notification)), _stamp(now),
+                     _stamp(now) if result.delivered else None),
+                )
+                row_id = int(cursor.lastrowid or 0)
+                db.executemany("INSERT INTO notification_alerts (notification_id, fingerprint) VALUES (?, ?)",
+                               [(row_id, a.fingerprint) for a in notification.alerts])
+                if result.delivered:
+                    self._supersede(db, notification.key, row_id)
+                stored.append(StoredNotification(row_id, notification, status, result.attempts, result.error,
+                                                 now, now if result.delivered else None))
+        return stored
+
+    @staticmethod
+    def _supersede(db: sqlite3.Connection, key: str, delivered_id: int) -> None:
+        db.execute("UPDATE notifications SET status = 'superseded' WHERE key = ? AND id < ? AND status = 'undelivered'",
+                   (key, delivered_id))
+
+    def record_retries(self, retried: Sequence[tuple[int, DeliveryResult]], now: datetime) -> None:
+        with self._transaction() as db:
+            for row_id, result in retried:
+                db.execute(
+                    "UPDATE notifications SET status = ?, attempts = attempts + ?, last_error = ?, sent_at = ?"
+                    " WHERE id = ?",
+                    ("delivered" if result.delivered else "undelivered", result.attempts, result.error,
+                     _stamp(now) if result.delivered else None, row_id),
+                )
+                if result.delivered:
+                    key = db.execute("SELECT key FROM notifications WHERE id = ?", (row_id,)).fetchone()
+                    if key is not None:
+                        self._supersede(db, key[0], row_id)
+
+    def notifications(
+        self, *, status: str | None = None, fingerprint: str | None = None, limit: int | None = None
+    ) -> list[StoredNotification]:
+        query = f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE 1 = 1"
+        params: list[Any] = []
+        if status is not None:
+            query += " AND status = ?"
+            params.append(status)
+        if fingerprint is not None:
+            query += " AND id IN (SELECT notification_id FROM notification_alerts WHERE fingerprint = ?)"
+            params.append(fingerprint)
+        query += " ORDER BY id" + (" LIMIT ?" if limit is not None else "")
+        with self._lock:
+            rows = self._db.execute(query, [*params, limit] if limit is not None else params).fetchall()
+        return [
+            StoredNotification(row[0], notification_from_dict(orjson.loads(row[4])), row[1], row[2], row[3],
+                               parse_time(row[5]), parse_time(row[6]) if row[6] else None)
+            for row in rows
+        ]
+
+    def add_silence(self, silence: NewSilence) -> Silence:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO silences (matchers, starts_at, ends_at, created_by, reason) VALUES (?, ?, ?, ?, ?)",
+                (orjson.dumps(silence.matchers).decode(), _stamp(silence.starts_at),
+                 _stamp(silence.ends_at), silence.created_by, silence.reason),
+            )
+            self._bump(db, "silences")
+        return Silence(silence.matchers, silence.starts_at, silence.ends_at, silence.created_by, silence.reason,
+                       id=int(cursor.lastrowid or 0))
+
+    def silences(self, *, active_at: datetime | None = None) -> list[Silence]:
+        query = "SELECT id, matchers, starts_at, ends_at, created_by, reason FROM silences"
+        params: list[Any] = []
+        if active_at is not None:
+            query += " WHERE ends_at > ?"
+            params.append(_stamp(active_at))
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", params).fetchall()
+        return [Silence(orjson.loads(row[1]), parse_time(row[2]), parse_time(row[3]), row[4], row[5], id=row[0])
+                for row in rows]
+
+    def expire_silence(self, silence_id: int, now: datetime) -> Silence | None:
+        with self._transaction() as db:
+            cursor = db.execute("UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?",
+                                (_stamp(now), silence_id, _stamp(now)))
+            if cursor.rowcount:
+                self._bump(db, "silences")
+            row = db.execute("SELECT id, matchers, starts_at, ends_at, created_by, reason FROM silences WHERE id = ?",
+                             (silence_id,)).fetchone()
+        if row is None:
+            return None
+        return Silence(orjson.loads(row[1]), parse_time(row[2]), parse_time(row[3]), row[4], row[5], id=row[0])
+
+    def silences_version(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM counters WHERE name = 'silences'").fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection, name: str) -> None:
+        db.execute("INSERT INTO counters (name, value) VALUES (?, 1) "
+                   "ON CONFLICT (name) DO UPDATE SET value = value + 1", (name,))

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+
+from monitor.engine.references import ReferenceError_, References
+
+REFS = References(
+    lists={"admin_ports": [22, 3389], "trusted": ["111111111111", "222222222222"]},
+    macros={
+        "aws_bucket": {"provider": ["aws"], "resource": {"kind": ["bucket"]}},
+        "acl_call": {"$macro": "aws_bucket", "operation": ["PutBucketAcl"]},
+        "self": {"$macro": "self"},
+    },
+)
+
+
+def test_macro_is_merged_deeply() -> None:
+    pattern = {"$macro": "aws_bucket", "resource": {"name": [{"prefix": "prod-"}]}}
+    assert REFS.expand(pattern) == {
+        "provider": ["aws"],
+        "resource": {"kind": ["bucket"], "name": [{"prefix": "prod-"}]},
+    }
+
+
+def test_macros_nest_and_lists_expand_in_place() -> None:
+    pattern = {"$macro": ["acl_call"], "account": [{"anything-but": [{"list": "trusted"}]}],
+               "details": {"ports": [{"list": "admin_ports"}, 8080]}}
+    assert REFS.expand(pattern) == {
+        "provider": ["aws"], "resource": {"kind": ["bucket"]}, "operation": ["PutBucketAcl"],
+        "account": [{"anything-but": ["111111111111", "222222222222"]}],
+        "details": {"ports": [22, 3389, 8080]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message", "path"),
+    [
+        ({"$macro": "self"}, "macro 'self' refers to itself (self -> self)", ("$macro",)),
+        ({"$macro": "aws_buckt"}, "unknown macro 'aws_buckt' (did you mean 'aws_bucket'?)", ("$macro",)),
+        ({"a": [{"list": "nope"}]}, "unknown list 'nope'", ("a", 0, "list")),
+        ({"$macro": "aws_bucket", "provider": ["gcp"]},
+         "'provider' is given twice (by a macro and the pattern); keep one", ("provider",)),
+    ],
+)
+def test_reference_errors_carry_their_path(pattern: dict[str, object], message: str, path: tuple[object, ...]) -> None:
+    with pytest.raises(ReferenceError_) as caught:
+        REFS.expand(pattern)
+    assert str(caught.value) == message
+    assert caught.value.path == path

@@ -1,0 +1,176 @@
+"""Loading monitor.yaml: ${env:...} substitution, errors that point at the text, paths from the config's folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from monitor.config import (
+    DEFAULT_STATE,
+    Config,
+    ConfigError,
+    DynamoDbStreamInput,
+    FileInput,
+    SqsInput,
+    load_config,
+)
+
+SQS_FROM_ENV = """\
+inputs:
+  - type: aws.sqs
+    queue_url: ${env:QUEUE_URL}
+    region: ${env:AWS_REGION:-eu-west-1}
+    endpoint_url: http://${env:HOST:-127.0.0.1}:${env:PORT}/
+"""
+
+
+def write(folder: Path, text: str, name: str = "monitor.yaml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("environ", "queue_url", "region", "endpoint_url"),
+    [
+        ({"QUEUE_URL": "https://q/1", "PORT": "4566"}, "https://q/1", "eu-west-1", "http://127.0.0.1:4566/"),
+        ({"QUEUE_URL": "https://q/1", "PORT": "5000", "AWS_REGION": "us-east-2", "HOST": "moto"},
+         "https://q/1", "us-east-2", "http://moto:5000/"),
+        ({"QUEUE_URL": "", "PORT": "1", "AWS_REGION": ""}, "", "", "http://127.0.0.1:1/"),
+    ],
+    ids=["defaults", "all-set", "set-but-empty"],
+)
+def test_env_references_are_substituted(
+    tmp_path: Path, environ: dict[str, str], queue_url: str, region: str, endpoint_url: str
+) -> None:
+    config = load_config(write(tmp_path, SQS_FROM_ENV), environ)
+    assert config.inputs == [SqsInput(queue_url=queue_url, region=region, endpoint_url=endpoint_url)]
+
+
+def test_empty_default_and_text_around_references(tmp_path: Path) -> None:
+    text = "inputs:\n  - {type: file, path: '${env:DIR:-}events-${env:DAY}.jsonl'}\n"
+    config = load_config(write(tmp_path, text), {"DAY": "2024-01-31"})
+    assert config.inputs == [FileInput(path="events-2024-01-31.jsonl")]
+
+
+def test_process_environment_is_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONITOR_TEST_QUEUE", "https://sqs.eu-west-1.amazonaws.com/1/q")
+    text = "inputs:\n  - {type: aws.sqs, queue_url: '${env:MONITOR_TEST_QUEUE}'}\n"
+    assert load_config(write(tmp_path, text)).inputs == [SqsInput(queue_url="https://sqs.eu-west-1.amazonaws.com/1/q")]
+
+
+def test_every_missing_env_var_is_reported_with_its_location(tmp_path: Path) -> None:
+    path = write(tmp_path, SQS_FROM_ENV + "  - type: file\n    path: ${env:EVENTS_FILE}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert [str(e) for e in caught.value.errors] == [
+        f"{path}:3:16: environment variable QUEUE_URL is not set",
+        f"{path}:5:19: environment variable PORT is not set",
+        f"{path}:7:11: environment variable EVENTS_FILE is not set",
+    ]
+
+
+def test_substituted_values_are_not_scanned_again(tmp_path: Path) -> None:
+    text = "inputs:\n  - type: aws.dynamodb_stream\n    stream_arn: ${env:ARN}\n    poll_interval_seconds: 2\n"
+    config = load_config(write(tmp_path, text), {"ARN": "${env:SECRET}"})
+    assert config.inputs == [DynamoDbStreamInput(stream_arn="${env:SECRET}", poll_interval_seconds=2)]
+
+
+def test_unknown_keys_suggest_the_closest_known_one(tmp_path: Path) -> None:
+    path = write(tmp_path, "stat: sqlite:///m.db\ninputs:\n  - type: aws.sqs\n    queue_url: q\n    regoin: x\n"
+                           "  - type: aws.dynamodb_stream\n    stream_arn: a\n    strat: latest\n    zzz: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert str(caught.value) == "\n".join([
+        f"{path}:1:1: unknown key 'stat' in the top level (did you mean 'state'?)",
+        f"{path}:5:5: unknown key 'regoin' in inputs[0] (did you mean 'region'?)",
+        f"{path}:8:5: unknown key 'strat' in inputs[1] (did you mean 'start'?)",
+        f"{path}:9:5: unknown key 'zzz' in inputs[1]",
+    ])
+
+
+def test_missing_required_key_and_bad_value(tmp_path: Path) -> None:
+    path = write(tmp_path, "inputs:\n  - type: aws.sqs\n    wait_time_seconds: 30\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert [str(e) for e in caught.value.errors] == [
+        f"{path}:2:5: missing required key 'queue_url' in inputs[0]",
+        f"{path}:3:24: inputs[0].wait_time_seconds: Input should be less than or equal to 20",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- a\n- b\n", "1:1: the config must be a mapping of keys to values"),
+        ("inputs: [\n", "2:1: invalid YAML: expected the node content, but found '<stream end>'"),
+        ("state: a\nstate: b\n", "2:1: duplicate key 'state' (first defined at line 1)"),
+    ],
+    ids=["not-a-mapping", "invalid-yaml", "duplicate-key"],
+)
+def test_malformed_files(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert str(caught.value) == f"{path}:{message}"
+
+
+def test_a_named_file_that_does_not_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "nowhere.yaml", {})
+    assert str(caught.value) == f"{tmp_path / 'nowhere.yaml'}:1:1: config file not found"
+
+
+def test_no_file_and_no_path_gives_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None, {})
+    assert (config.state, config.inputs, config.rules) == (DEFAULT_STATE, [], [])
+    assert config.state_url() == DEFAULT_STATE  # relative to the working folder when there is no file
+
+
+def test_monitor_yaml_in_the_working_folder_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "state: sqlite:///here.db\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(None, {}).state_url() == "sqlite:///here.db"
+
+
+def test_empty_file_gives_the_defaults(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "# nothing yet\n"), {}).inputs == []
+
+
+def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "etc" / "monitor"
+    folder.mkdir(parents=True)
+    path = write(folder, "state: sqlite:///state/monitor.db\nrules: [rules/, /opt/rules]\n"
+                         "inputs:\n  - {type: file, path: in/events.jsonl}\n  - {type: file, path: '-'}\n")
+    monkeypatch.chdir(tmp_path)
+    config = load_config(path, {})
+    assert [config.resolve(i.path) for i in config.inputs if isinstance(i, FileInput)] == [
+        f"{folder}/in/events.jsonl", "-"]
+    assert [config.resolve(p) for p in config.rules] == [f"{folder}/rules", "/opt/rules"]
+    assert config.state_url() == f"sqlite:///{folder}/state/monitor.db"
+
+
+def test_config_path_given_relative_to_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "conf").mkdir()
+    write(tmp_path / "conf", "state: sqlite:///m.db\ninputs: [{type: file, path: ../data/e.json}]\n")
+    monkeypatch.chdir(tmp_path)
+    config = load_config("conf/monitor.yaml", {})
+    assert config.state_url() == "sqlite:///conf/m.db"
+    assert config.resolve("../data/e.json") == "data/e.json"
+    assert os.path.abspath(config.resolve("../data/e.json")) == str(tmp_path / "data" / "e.json")
+
+
+@pytest.mark.parametrize(
+    ("state", "url"),
+    [
+        ("sqlite:////var/lib/monitor/m.db", "sqlite:////var/lib/monitor/m.db"),
+        ("sqlite://:memory:", "sqlite://:memory:"),
+        ("redis://localhost:6379/0", "redis://localhost:6379/0"),
+    ],
+    ids=["absolute-sqlite", "memory", "other-scheme"],
+)
+def test_state_urls_that_are_not_relative_paths_are_kept(state: str, url: str) -> None:
+    assert Config(state=state, base_dir="/etc/monitor").state_url() == url

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.events import Event, Resource
+from monitor.store import open_store
+from monitor.store.base import NewDeadLetter
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def event(n: int, minutes: int = 0) -> Event:
+    return Event(id=f"e{n}", time=T0 + timedelta(minutes=minutes), provider="aws", account="1", region="r",
+                 service="s3", resource=Resource("object", f"arn:aws:s3:::b/k{n}"), action="created",
+                 operation="ObjectCreated:Put", raw={"n": n})
+
+
+def test_an_event_id_is_recorded_once(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    assert [e.id for e in store.record([event(1), event(2), event(1)])] == ["e1", "e2"]
+    assert [e.id for e in store.record([event(2), event(3)])] == ["e3"]
+    assert [s.event.id for s in store.read_events()] == ["e1", "e2", "e3"]
+
+
+def test_the_log_survives_reopening_and_reads_from_any_offset(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/nested/s.db"
+    store = open_store(url)
+    store.record([event(n, minutes=n) for n in range(5)])
+    store.close()
+    reopened = open_store(url)
+    stored = list(reopened.read_events())
+    assert [s.offset for s in stored] == [1, 2, 3, 4, 5]
+    assert stored[0].event == event(0, 0)
+    assert [s.event.id for s in reopened.read_events(after=3)] == ["e3", "e4"]
+    assert [s.event.id for s in reopened.read_events(since=T0 + timedelta(minutes=2), limit=2)] == ["e2", "e3"]
+    assert [s.event.id for s in reopened.read_events(until=T0 + timedelta(minutes=1))] == ["e0"]
+
+
+def test_dead_letters_are_kept_with_reason_and_source() -> None:
+    store = open_store("sqlite://:memory:")
+    store.record([event(1)], [NewDeadLetter("aws.sqs:q#m1", "not JSON", "garbage")])
+    [letter] = store.dead_letters()
+    assert (letter.source, letter.reason, letter.payload) == ("aws.sqs:q#m1", "not JSON", "garbage")
+    assert len(list(store.read_events())) == 1
+
+
+def test_a_failed_batch_records_nothing() -> None:
+    store = open_store("sqlite://:memory:")
+
+    class Broken(Event):
+        def to_json(self, *, with_raw: bool = True) -> bytes:
+            raise RuntimeError("disk full")
+
+    broken = Broken(**{f: getattr(event(2), f) for f in Event.__dataclass_fields__})
+    with pytest.raises(RuntimeError):
+        store.record([event(1), broken], [NewDeadLetter("s", "r", "p")])
+    assert list(store.read_events()) == []
+    assert store.dead_letters() == []
+
+
+def test_checkpoints() -> None:
+    store = open_store("sqlite://:memory:")
+    assert store.checkpoint("shard-1") is None
+    store.save_checkpoint("shard-1", "100")
+    store.save_checkpoint("shard-1", "200")
+    assert store.checkpoint("shard-1") == "200"
+
+
+def test_concurrent_writers_do_not_lose_events(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    threads = [threading.Thread(target=lambda k=k: [store.record([event(k * 100 + i)]) for i in range(50)])
+               for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(list(store.read_events())) == 200
+
+
+def test_unknown_state_url() -> None:
+    with pytest.raises(ValueError, match="unsupported state URL 'mongodb://x'"):
+        open_store("mongodb://x")
