@@ -7,8 +7,8 @@ throughput at 10,000 rules to that at 10 (the aim: above 0.5 for the engine).
 from __future__ import annotations
 
 import argparse
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from bench.common import best_seconds

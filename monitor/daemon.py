@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -18,6 +19,7 @@ from monitor.store import Store, open_store
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 60.0
 TICK_SECONDS = 1.0
+STOP_GRACE_SECONDS = 5.0
 
 
 @contextmanager
@@ -73,6 +75,24 @@ def _run_input(source: Input, intake: Intake, stop: threading.Event, once: bool,
         delay = min(delay * 2, MAX_RETRY_DELAY)
 
 
+def _wait_for(threads: list[threading.Thread], stop: threading.Event) -> None:
+    """Wait for the inputs; once asked to stop, give them a grace period to finish the batch in hand.
+
+    An input still blocked after that (a long poll that has received nothing) is left behind: whatever it
+    receives later is never acknowledged, so its source delivers it again.
+    """
+    deadline: float | None = None
+    while any(thread.is_alive() for thread in threads):
+        if stop.is_set() and deadline is None:
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
+        if deadline is not None and time.monotonic() > deadline:
+            busy = ", ".join(t.name for t in threads if t.is_alive())
+            log.warning("stopping without waiting for %s (unacknowledged messages are redelivered)", busy)
+            return
+        for thread in threads:
+            thread.join(timeout=0.2)
+
+
 def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: threading.Event | None = None,
         store: Store | None = None) -> Intake:
     """Consume every input into the event log, raise and deliver alerts; returns the intake with its counters."""
@@ -89,9 +109,7 @@ def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: thre
     with stop_on_signals(stop), ticking(alerting, once):
         for thread in threads:
             thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(timeout=0.5)
+        _wait_for(threads, stop)
     if alerting and once:
         alerting.drain()
     elif alerting:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from typing import Any, get_args
 
@@ -65,6 +66,9 @@ def _message(error: Any, path: Path_, fields: list[str]) -> str:
     if kind == "extra_forbidden":
         key = str(path[-1])
         return f"unknown key {key!r} in {_where(path[:-1])}{did_you_mean(key, fields)}"
+    if kind == "union_tag_invalid":
+        tag, known = str(error["ctx"]["tag"]), re.findall(r"'([^']*)'", str(error["ctx"]["expected_tags"]))
+        return f"{_where(path)}: unknown type {tag!r}{did_you_mean(tag, known)}; known: {', '.join(known)}"
     if kind == "missing":
         return f"missing required key {str(path[-1])!r} in {_where(path[:-1])}"
     message = str(error["msg"]).removeprefix("Value error, ")
