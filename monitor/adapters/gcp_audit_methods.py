@@ -213,6 +213,8 @@ _TABLE: dict[str, Method] = {
     "storage.getIamPermissions": Method("storage", "accessed"),
     **{name: Method("bigquery", action) for name, action in _BIGQUERY_CHANGES.items()},
     "datasetservice.setiampolicy": Method("bigquery", "permissions_changed", iam_details),
+    f"{_BQ}DatasetService.SetIamPolicy": Method("bigquery", "permissions_changed", iam_details),
+    f"{_BQ}TableService.SetIamPolicy": Method("bigquery", "permissions_changed", iam_details),
     f"{_BQ}JobService.InsertJob": Method("bigquery", "created", bigquery_job_details),
     "jobservice.insert": Method("bigquery", "created", bigquery_job_details),
     "jobservice.jobcompleted": Method("bigquery", "state_changed", bigquery_job_details),
