@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.engine.evaluate import Engine
@@ -42,8 +42,9 @@ class Alerting:
         """Time passes: stateful rules expire or raise, due groups are sent."""
         now = now or datetime.now(UTC)
         with self._lock:
-            advance = getattr(self.engine, "advance", None)
-            alerts = advance(now) if advance else []
+            # Event time trails the clock by the allowed lateness, so a late batch still counts.
+            lateness = timedelta(seconds=self.engine.runner.watermark.lateness)
+            alerts = self.engine.advance(now - lateness)
             if alerts:
                 self.pipeline.submit(alerts, now)
             self._log(self.pipeline.tick(now))

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from monitor.closed import Closed
 from monitor.notify.destinations import Destination
@@ -52,6 +52,15 @@ class PubSubInput(Closed):
     type: Literal["gcp.pubsub"] = "gcp.pubsub"
     subscriptions: list[Annotated[str, Field(pattern=_PUBSUB_SUBSCRIPTION)]] = Field(
         min_length=1, description="projects/P/subscriptions/S, all pulled at once")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_subscription(cls, data: Any) -> Any:
+        """``subscription: S`` is the short form of ``subscriptions: [S]``."""
+        if isinstance(data, dict) and "subscription" in data and "subscriptions" not in data:
+            data = {**data, "subscriptions": [data["subscription"]]}
+            del data["subscription"]
+        return data
     max_messages: int = Field(default=1000, ge=1, description="flow control: messages received, not yet recorded")
     max_bytes: int = Field(default=100 * 1024 * 1024, ge=1, description="flow control: bytes received, not recorded")
     max_lease_extension_seconds: int | None = Field(

@@ -27,6 +27,10 @@ def build_input(
         from monitor.inputs.pubsub import PubSubSource
 
         return PubSubSource(settings)
+    if isinstance(settings, HttpInput):
+        from monitor.inputs.http import HttpSource
+
+        return HttpSource(settings, store)
     raise TypeError(f"no input for {type(settings).__name__}")
 
 

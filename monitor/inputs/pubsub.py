@@ -37,7 +37,7 @@ def subscriber_client(endpoint: str | None) -> Any:
     """A subscriber for Google Cloud, or for an emulator at ``host:port`` (plain text, no credentials)."""
     if endpoint is None:
         return pubsub_v1.SubscriberClient()
-    import grpc  # type: ignore[import-untyped]  # no stubs; mypy overrides list google.* only
+    import grpc
     from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
     return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(endpoint)))

@@ -1,0 +1,235 @@
+"""HTTP push: Pub/Sub push, CloudEvents (binary and structured) and SNS over HTTPS, answered once recorded.
+
+2xx once the sink returned; 5xx when it raised (or a key could not be fetched), so the sender retries;
+4xx for what resending cannot fix, the body kept as a dead letter; 401/403 for senders that could not
+prove who they are, not kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import orjson
+
+from monitor.config import HttpInput
+from monitor.inputs.base import Message, Sink
+from monitor.inputs.push_auth import CertsUnavailable, OidcVerifier, Unauthorized, check_shared_secret
+from monitor.inputs.sns_verify import BadSnsSignature, MalformedSnsMessage, SnsVerifier, confirm_subscription
+from monitor.store.base import NewDeadLetter, Store
+
+log = logging.getLogger(__name__)
+CLOUDEVENT_REQUIRED = ("id", "source", "specversion", "type")
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+class Refused(Exception):
+    """Malformed or unverifiable: a 4xx, and the body kept as a dead letter."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Refused(400, f"not JSON: {exc}") from None
+
+
+def payload_id(payload: Any) -> str | None:
+    """The sender's id for a Pub/Sub push envelope or a structured CloudEvent, for the message's source."""
+    if not isinstance(payload, Mapping):
+        return None
+    inner = payload.get("message")
+    found = inner.get("messageId") if isinstance(inner, Mapping) else payload.get("id")
+    return found if isinstance(found, str) else None
+
+
+def binary_cloudevent(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """The structured form of a binary-mode CloudEvent: attributes from ``ce-*`` headers, the body as data."""
+    event: dict[str, Any] = {name[3:]: unquote(value) for name, value in headers.items() if name.startswith("ce-")}
+    missing = [name for name in CLOUDEVENT_REQUIRED if not event.get(name)]
+    if missing:
+        raise Refused(400, "CloudEvent without " + ", ".join(f"ce-{name}" for name in missing))
+    content_type = headers.get("content-type")
+    if content_type:
+        event["datacontenttype"] = content_type
+    if body:
+        event.update(cloudevent_data(content_type, body))
+    return event
+
+
+def cloudevent_data(content_type: str | None, body: bytes) -> dict[str, Any]:
+    media = (content_type or "application/json").split(";")[0].strip().lower()
+    if media in ("application/json", "text/json") or media.endswith("+json"):
+        return {"data": parse_json(body)}
+    if media.startswith("text/"):
+        try:
+            return {"data": body.decode("utf-8")}
+        except UnicodeDecodeError:
+            pass
+    return {"data_base64": base64.b64encode(body).decode("ascii")}
+
+
+class Endpoint:
+    """What one POST means, apart from the server that received it; returns the status to answer."""
+
+    def __init__(self, settings: HttpInput, store: Store, sink: Sink) -> None:
+        self.settings = settings
+        self.store = store
+        self.sink = sink
+        self.sns = SnsVerifier(settings.sns_cert_url_pattern)
+        self.oidc = OidcVerifier(settings.oidc) if settings.oidc else None
+
+    def handle(self, request: Request) -> int:
+        if not any(request.path.startswith(prefix) for prefix in self.settings.paths):
+            return 404
+        try:
+            check_shared_secret(self.settings.shared_secret, request.query, request.headers)
+            message = self.read(request)
+        except Unauthorized as exc:
+            log.warning("refused a POST to %s: %s", request.path, exc.reason)
+            return exc.status
+        except Refused as exc:
+            return self.dead_letter(request, exc)
+        except (CertsUnavailable, OSError) as exc:
+            log.warning("could not check a POST to %s: %s", request.path, exc)
+            return 503
+        return 200 if message is None else self.deliver(message)
+
+    def deliver(self, message: Message) -> int:
+        try:
+            self.sink([message])
+        except Exception:
+            log.exception("could not record %s", message.source)
+            return 503
+        return 204
+
+    def dead_letter(self, request: Request, refused: Refused) -> int:
+        log.warning("dead letter from a POST to %s: %s", request.path, refused.reason)
+        letter = NewDeadLetter(f"http:{request.path}", refused.reason, request.body.decode("utf-8", "replace"))
+        try:
+            self.store.record([], [letter])
+        except Exception:
+            log.exception("could not keep a dead letter from %s", request.path)
+            return 503
+        return refused.status
+
+    def read(self, request: Request) -> Message | None:
+        """The message to record; None for a handshake that has been answered."""
+        sns_type = request.headers.get("x-amz-sns-message-type")
+        if sns_type is not None:
+            return self.read_sns(request, sns_type)
+        if self.oidc is not None:
+            self.oidc.verify(request.headers.get("authorization"))
+        if "ce-specversion" in request.headers:
+            event = binary_cloudevent(request.headers, request.body)
+            return Message(orjson.dumps(event), source(request, event["id"]))
+        return Message(request.body, source(request, payload_id(parse_json(request.body))))
+
+    def read_sns(self, request: Request, sns_type: str) -> Message | None:
+        message = parse_json(request.body)
+        if not isinstance(message, dict) or message.get("Type") != sns_type:
+            raise Refused(400, f"x-amz-sns-message-type {sns_type} but the body is not an SNS {sns_type}")
+        topic = message.get("TopicArn")
+        if topic not in self.settings.sns_topic_arns:
+            raise Unauthorized(403, f"SNS topic {topic!r} is not in sns_topic_arns")
+        try:
+            self.sns.verify(message)
+        except BadSnsSignature as exc:
+            raise Refused(403, f"SNS signature verification failed: {exc}") from None
+        except MalformedSnsMessage as exc:
+            raise Refused(400, str(exc)) from None
+        if sns_type == "Notification":
+            return Message(request.body, source(request, message.get("MessageId")))
+        if sns_type == "SubscriptionConfirmation":
+            confirm_subscription(message)
+            log.info("confirmed the SNS subscription to %s", topic)
+        else:
+            log.info("SNS %s for %s", sns_type, topic)
+        return None
+
+
+def source(request: Request, identifier: Any) -> str:
+    return f"http:{request.path}#{identifier}" if isinstance(identifier, str) and identifier else f"http:{request.path}"
+
+
+class _Server(ThreadingHTTPServer):
+    def __init__(self, address: tuple[str, int], endpoint: Endpoint, max_body: int) -> None:
+        super().__init__(address, _Handler)
+        self.endpoint = endpoint
+        self.max_body = max_body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    timeout = 30
+
+    def do_POST(self) -> None:
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            self.reply(411)
+            return
+        if int(length) > self.server.max_body:
+            self.reply(413)
+            return
+        body = self.rfile.read(int(length))
+        url = urlsplit(self.path)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        self.reply(self.server.endpoint.handle(Request(url.path, parse_qs(url.query), headers, body)))
+
+    def reply(self, status: int) -> None:
+        self.send_response(status)
+        if status != 204:
+            self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+class HttpSource:
+    """One threaded HTTP server, up while the daemon runs; ``address`` is set once it listens."""
+
+    def __init__(self, settings: HttpInput, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.name = f"http:{settings.host}:{settings.port}"
+        self.address: tuple[str, int] | None = None
+        self.listening = threading.Event()
+
+    def run(self, sink: Sink, stop: threading.Event, once: bool) -> None:
+        if once:
+            log.info("%s receives pushes only while the daemon runs: nothing to drain with --once", self.name)
+            return
+        endpoint = Endpoint(self.settings, self.store, sink)
+        server = _Server((self.settings.host, self.settings.port), endpoint, self.settings.max_body_bytes)
+        host, port = server.server_address[:2]
+        self.address = (str(host), int(port))
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=self.name,
+                                  daemon=True)
+        thread.start()
+        log.info("listening on http://%s:%d", *self.address)
+        self.listening.set()
+        try:
+            stop.wait()
+        finally:
+            self.listening.clear()
+            server.shutdown()
+            server.server_close()  # waits for the requests in hand
