@@ -226,8 +226,10 @@ def test_rules(paths: tuple[str, ...]) -> None:
 
 def _register_groups() -> None:
     from monitor.cli_alerts import alerts
+    from monitor.cli_replay import replay
 
     main.add_command(alerts)
+    main.add_command(replay)
 
 
 _register_groups()

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
 CHECKPOINT = "detectors"
+T = TypeVar("T")
 Document = dict[str, Any]
 
 
@@ -63,26 +64,70 @@ def serialize(value: Document) -> bytes:
     return orjson.dumps(value)
 
 
-class RuleState:
-    """One rule's view of the state: what a detector receives as ``self.state``."""
+class _Untracked(set[T]):
+    """What replaces the dirty sets when nothing is durable: changes need not be remembered."""
 
-    def __init__(self, state: DetectorState, rule: str) -> None:
+    def add(self, element: T) -> None:
+        pass
+
+    def discard(self, element: object) -> None:
+        pass
+
+
+class RuleState:
+    """One rule's view of a ``CachedState``: what a detector receives as ``self.state``."""
+
+    def __init__(self, state: CachedState, rule: str) -> None:
         self._state, self.rule = state, rule
+        self._table = state.table(rule)
+        self._dirty = state.dirty_set(rule)  # after ``table``, which makes it
 
     def get(self, key: str) -> Document | None:
-        return self._state.get(self.rule, key)
+        entry = self._table.get(key)
+        return entry[0] if entry else None
 
     def put(self, key: str, value: Document, expires_at: int) -> None:
-        self._state.put(self.rule, key, value, expires_at)
+        entry = self._table.get(key)
+        if entry is None:
+            self._state.put(self.rule, key, value, expires_at)
+        else:
+            entry[0], entry[1] = value, expires_at
+            self._dirty.add(key)
 
     def delete(self, key: str) -> None:
-        self._state.delete(self.rule, key)
+        if self._table.pop(key, None) is not None:
+            self._dirty.discard(key)
+            self._state.deleted.add((self.rule, key))
 
     def keys(self) -> Iterator[str]:
-        return self._state.keys(self.rule)
+        return iter(list(self._table))
 
     def __iter__(self) -> Iterator[str]:
-        return self._state.keys(self.rule)
+        return self.keys()
+
+
+class _ExpiryWheel:
+    """Keys filed under the second they expire: a heap of seconds, a list of keys per second.
+
+    A key is filed once; when its second comes and its expiry has moved on, it is filed again.
+    """
+
+    def __init__(self) -> None:
+        self._seconds: list[int] = []
+        self._keys: dict[int, list[tuple[str, str]]] = {}
+
+    def add(self, second: int, rule: str, key: str) -> None:
+        filed = self._keys.get(second)
+        if filed is None:
+            filed = self._keys[second] = []
+            heapq.heappush(self._seconds, second)
+        filed.append((rule, key))
+
+    def due(self, now: int) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        while self._seconds and self._seconds[0] <= now:
+            found.extend(self._keys.pop(heapq.heappop(self._seconds)))
+        return found
 
 
 class CachedState:
@@ -91,54 +136,58 @@ class CachedState:
     def __init__(self, backend: StateBackend | None = None) -> None:
         self.backend = backend
         self._rules: dict[str, dict[str, list[Any]]] = {}  # rule -> key -> [document, expires at]
-        self._dirty: set[tuple[str, str]] = set()
-        self._deleted: set[tuple[str, str]] = set()
-        self._expiry: list[tuple[int, str, str]] = []  # one entry per key, re-queued when its expiry moved
+        self._dirty: dict[str, set[str]] = {}  # rule -> keys
+        self.deleted: set[tuple[str, str]] = set() if backend else _Untracked()
+        self._expiry = _ExpiryWheel()
         self._expired_until = 0
 
-    def _table(self, rule: str) -> dict[str, list[Any]]:
+    def table(self, rule: str) -> dict[str, list[Any]]:
+        """A rule's documents, loaded from the backend on first use: key -> [document, expires at]."""
         table = self._rules.get(rule)
         if table is None:
             table = self._rules[rule] = {}
+            self._dirty[rule] = set() if self.backend else _Untracked()
             for key, body, expires_at in self.backend.load_state(rule) if self.backend else ():
                 table[key] = [orjson.loads(body), expires_at]
-                heapq.heappush(self._expiry, (expires_at, rule, key))
+                self._expiry.add(expires_at, rule, key)
         return table
 
     def for_rule(self, rule: str) -> RuleState:
-        self._table(rule)
         return RuleState(self, rule)
 
     def get(self, rule: str, key: str) -> Document | None:
-        entry = self._table(rule).get(key)
+        entry = self.table(rule).get(key)
         return entry[0] if entry else None
 
     def put(self, rule: str, key: str, value: Document, expires_at: int) -> None:
-        table = self._table(rule)
-        if key not in table:
-            heapq.heappush(self._expiry, (expires_at, rule, key))
-        table[key] = [value, expires_at]
-        self._dirty.add((rule, key))
-        self._deleted.discard((rule, key))
+        table = self.table(rule)
+        entry = table.get(key)
+        if entry is None:
+            self._expiry.add(expires_at, rule, key)
+            table[key] = [value, expires_at]
+            if self.deleted:
+                self.deleted.discard((rule, key))
+        else:
+            entry[0], entry[1] = value, expires_at
+        self._dirty[rule].add(key)
 
     def delete(self, rule: str, key: str) -> None:
-        if self._table(rule).pop(key, None) is not None:
-            self._dirty.discard((rule, key))
-            self._deleted.add((rule, key))
+        if self.table(rule).pop(key, None) is not None:
+            self._dirty[rule].discard(key)
+            self.deleted.add((rule, key))
 
     def keys(self, rule: str) -> Iterator[str]:
-        return iter(list(self._table(rule)))
+        return iter(list(self.table(rule)))
 
     def expire(self, now: int) -> list[tuple[str, str]]:
         """Drop the keys idle past their expiry; returns them as (rule, key)."""
         expired = []
-        while self._expiry and self._expiry[0][0] <= now:
-            _, rule, key = heapq.heappop(self._expiry)
+        for rule, key in self._expiry.due(now):
             entry = self._rules.get(rule, {}).get(key)
             if entry is None:
                 continue
             if entry[1] > now:
-                heapq.heappush(self._expiry, (entry[1], rule, key))
+                self._expiry.add(entry[1], rule, key)
             else:
                 self.delete(rule, key)
                 expired.append((rule, key))
@@ -148,23 +197,30 @@ class CachedState:
     def flush(self, position: str | None = None) -> None:
         """Write dirty documents, deletions and the checkpoint to the backend in one transaction."""
         if self.backend is None:
-            self._dirty.clear()
-            self._deleted.clear()
             return
         puts = [(rule, key, serialize(entry[0]), entry[1])
-                for rule, key in sorted(self._dirty) if (entry := self._rules[rule].get(key)) is not None]
-        self.backend.write_state(puts, sorted(self._deleted), (CHECKPOINT, position) if position is not None else None)
+                for rule, keys in sorted(self._dirty.items()) for key in sorted(keys)
+                if (entry := self._rules[rule].get(key)) is not None]
+        self.backend.write_state(puts, sorted(self.deleted), (CHECKPOINT, position) if position is not None else None)
         if self._expired_until:
             self.backend.delete_expired_state(self._expired_until)
-        self._dirty.clear()
-        self._deleted.clear()
+        self._clear_dirty()
 
     def checkpoint(self) -> str | None:
         """The event-log position the durable state reflects (None without a backend or before any flush)."""
         return self.backend.checkpoint(CHECKPOINT) if self.backend else None
 
+    def dirty_set(self, rule: str) -> set[str]:
+        self.table(rule)
+        return self._dirty[rule]
+
+    def _clear_dirty(self) -> None:
+        for keys in self._dirty.values():
+            keys.clear()
+        self.deleted.clear()
+
     def dirty(self) -> int:
-        return len(self._dirty) + len(self._deleted)
+        return sum(map(len, self._dirty.values())) + len(self.deleted)
 
     def size(self, rule: str | None = None) -> int:
         return sum(len(table) for name, table in self._rules.items() if rule is None or name == rule)

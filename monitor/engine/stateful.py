@@ -42,10 +42,17 @@ class StatefulRunner:
         saved = self.state.get(RUNNER, "watermark")
         self.watermark = Watermark(lateness, from_epoch(saved["t"]) if saved else None)
         self._due = Deadlines()
-        self._always = [rule_id for rule_id, detector in self.detectors.items() if not hasattr(detector, "next_due")]
+        self._second = -1  # detectors work in whole seconds: they advance when the watermark's second moves
+        self._touched: set[str] = set()  # detectors that observed events since they were last scheduled
+        self._next_due = {rule_id: getattr(detector, "next_due", None) for rule_id, detector in self.detectors.items()}
+        self._always = [rule_id for rule_id, next_due in self._next_due.items() if next_due is None]
+        self._pending: list[Alert] = []
+        if self.watermark.now is not None:  # restarted: every detector resumes at the saved watermark
+            self._second = epoch(self.watermark.now)
+            self._pending = [alert for detector in self.detectors.values()
+                             for alert in detector.advance(self.watermark.now)]
         for rule_id in self.detectors:
             self._schedule(rule_id)
-        self._pending = self._advance_detectors() if self.watermark.now else []
 
     def _detector(self, rule: LoadedRule) -> Detector:
         settings = cast(DetectorSettings, rule.detect)
@@ -73,19 +80,19 @@ class StatefulRunner:
             if self.watermark.is_late(event.time):
                 self.watermark.record_late(event, rule_ids)
                 continue
-            if self.watermark.advance(event.time):
+            if self.watermark.advance(event.time) and epoch(event.time) > self._second:
                 alerts.extend(self._advance_detectors())
             for rule_id in rule_ids:
                 detector = self.detectors.get(rule_id)
                 if detector is not None:
                     alerts.extend(detector.observe(event))
-                    self._schedule(rule_id)
+                    self._touched.add(rule_id)
         return alerts
 
     def advance(self, now: datetime) -> list[Alert]:
         """Event time has reached ``now`` (a scheduler's tick, the end of a replay): expire and resolve."""
         alerts, self._pending = self._pending, []
-        if self.watermark.advance(now):
+        if self.watermark.advance(now) and epoch(now) > self._second:
             alerts.extend(self._advance_detectors())
         return alerts
 
@@ -102,7 +109,7 @@ class StatefulRunner:
                 "late": self.late, "dirty": self.state.dirty()}
 
     def _schedule(self, rule_id: str) -> None:
-        next_due = getattr(self.detectors[rule_id], "next_due", None)
+        next_due = self._next_due[rule_id]
         due = next_due() if next_due else math.inf
         if due != math.inf:
             self._due.push(int(due), rule_id)
@@ -110,7 +117,10 @@ class StatefulRunner:
     def _advance_detectors(self) -> list[Alert]:
         now = self.watermark.now
         assert now is not None
-        second = epoch(now)
+        second = self._second = epoch(now)
+        for rule_id in self._touched:
+            self._schedule(rule_id)
+        self._touched.clear()
         alerts: list[Alert] = []
         for rule_id in [*self._due.pop_due(second), *self._always]:
             alerts.extend(self.detectors[rule_id].advance(now))

@@ -89,6 +89,23 @@ class Store(Protocol):
 
     def dead_letters(self, *, limit: int | None = None) -> list[DeadLetter]: ...
 
+    def load_state(self, rule: str) -> Iterator[tuple[str, bytes, int]]:
+        """A detector rule's state documents: (key, body, expires at)."""
+        ...
+
+    def write_state(
+        self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
+        checkpoint: tuple[str, str] | None = None,
+    ) -> None:
+        """Detector state and the log position it reflects, in one transaction."""
+        ...
+
+    def delete_expired_state(self, now: int) -> int: ...
+
+    def last_offset(self) -> int:
+        """The offset of the newest event in the log (0 when empty)."""
+        ...
+
     def checkpoint(self, name: str) -> str | None:
         """Where a named reader stopped (a stream shard's sequence number, a consumer's offset)."""
         ...

@@ -13,6 +13,7 @@ import orjson
 from monitor.events import Event, parse_time, sortable_time
 from monitor.store.base import DeadLetter, NewDeadLetter, StoredEvent
 from monitor.store.sqlite_alerts import ALERT_SCHEMA, SqliteAlerts
+from monitor.store.sqlite_state import DETECTOR_STATE_SCHEMA, SqliteDetectorState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 """
 
 
-class SqliteStore(SqliteAlerts):
+class SqliteStore(SqliteAlerts, SqliteDetectorState):
     def __init__(self, path: str) -> None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +48,7 @@ class SqliteStore(SqliteAlerts):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(SCHEMA + ALERT_SCHEMA)
+        self._db.executescript(SCHEMA + ALERT_SCHEMA + DETECTOR_STATE_SCHEMA)
 
     def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[Event]:
         now = sortable_time(datetime.now(UTC))
@@ -101,6 +102,11 @@ class SqliteStore(SqliteAlerts):
             DeadLetter(id=row[0], recorded_at=parse_time(row[1]), source=row[2], reason=row[3], payload=row[4])
             for row in rows
         ]
+
+    def last_offset(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT max(offset) FROM events").fetchone()
+        return int(row[0] or 0)
 
     def checkpoint(self, name: str) -> str | None:
         with self._lock:

@@ -9,8 +9,9 @@ without updates (no events come while it holds), and resolves when an event of t
 
 The alert counts the periods missed when it fired (``(now - last - grace) // every``, at least 1) and shows
 the last event seen as evidence (none for a listed key never seen). A key learned from events and silent for
-``forget`` (when set) is dropped, its open alert resolved with ``forgotten: true``; listed keys are never
-dropped, and without ``forget`` neither are learned ones.
+``forget`` (when set) is dropped and its open alert resolved with ``forgotten: true`` (when time jumps past
+both limits at once, the key is dropped without an alert); listed keys are never dropped, and without
+``forget`` neither are learned ones.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ NEVER = 2**62  # the expiry of a key the detector drops itself, if ever
 
 
 class AbsenceSettings(DetectorSettings):
+    """No event for a key within ``every`` (+ ``grace``) of its last one; keys are learned, or listed in ``expect``."""
+
     type: Literal["absence"]
     every: Duration = Field(description="the longest gap expected between two events of a key")
     grace: Duration = Field(default="0s", description="extra time allowed before the key counts as missing")

@@ -6,19 +6,21 @@ bounded by ``EVIDENCE``. A detector fires once when its condition becomes true f
 update (``change: updated``) for each further event while it holds, and resolves when it clears.
 A detector may define ``next_due() -> float`` (epoch seconds of the earliest time ``advance`` could
 change anything, ``math.inf`` for never); the runner then calls ``advance`` only when it is due,
-otherwise on every move of the watermark.
+otherwise whenever the watermark moves to a later second. ``KeyedDetector`` below is the usual base.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import logging
 import math
+import operator
 from abc import abstractmethod
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -34,6 +36,7 @@ from monitor.events import Event, format_time
 log = logging.getLogger("monitor.engine.detectors")
 
 EVIDENCE = 20
+BEFORE_ALL = -(2**62)
 Change = Literal["fired", "updated", "resolved"]
 Evidence = list[list[Any]]  # [[epoch seconds, event id], ...], oldest first
 Document = dict[str, Any]
@@ -48,7 +51,8 @@ def _check_duration(text: str) -> str:
 Duration = Annotated[
     str,
     AfterValidator(_check_duration),
-    Field(json_schema_extra={"pattern": r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$"}, description="30s, 5m, 1h, 1d, 2w"),
+    Field(json_schema_extra={"pattern": r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$"},
+          description="a duration: 30s, 5m, 1h, 1d or 2w"),
 ]
 
 
@@ -66,6 +70,18 @@ def from_epoch(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
+_ATTRIBUTES = {"": {"id", "time", "provider", "account", "region", "service", "action", "operation", "outcome"},
+               "resource": {"kind", "id", "name", "parent"}, "actor": {"id", "type", "ip", "user_agent"}}
+
+
+def field_reader(path: str) -> Callable[[Event], Any]:
+    """A fast reader of a dotted field: attribute look-ups where the path allows, ``Event.get`` otherwise."""
+    head, _, tail = path.rpartition(".")
+    if tail in _ATTRIBUTES.get(head, ()) and tail != "time":
+        return operator.attrgetter(path)
+    return lambda event: event.get(path)
+
+
 def group_values(event: Event, group_by: Sequence[str]) -> list[Any]:
     return [event.get(path) for path in group_by]
 
@@ -73,6 +89,17 @@ def group_values(event: Event, group_by: Sequence[str]) -> list[Any]:
 def group_key(event: Event, group_by: Sequence[str]) -> str:
     """The state key of the event's group: its group-by values as compact JSON (a missing field is null)."""
     return orjson.dumps(group_values(event, group_by), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def group_key_function(group_by: Sequence[str]) -> Callable[[Event], str]:
+    """``group_key`` for a fixed ``group_by``, with the field readers prepared once."""
+    readers = [field_reader(path) for path in group_by]
+    option = orjson.OPT_SORT_KEYS
+
+    def key_of(event: Event) -> str:
+        return orjson.dumps([read(event) for read in readers], option=option).decode()
+
+    return key_of
 
 
 def group_of(key: str, group_by: Sequence[str]) -> dict[str, Any]:
@@ -85,15 +112,16 @@ def context(event: Event) -> Context:
     return [event.provider, event.account, event.region, resource.kind, resource.id, resource.name, resource.parent]
 
 
-def add_evidence(evidence: Evidence, event: Event, limit: int = EVIDENCE) -> None:
+def add_evidence(evidence: Evidence, event: Event, limit: int = EVIDENCE, second: int | None = None) -> None:
     """Append the event (kept in time order, so a late event slots in), keeping the latest ``limit``."""
-    entry = [epoch(event.time), event.id]
+    entry = [epoch(event.time) if second is None else second, event.id]
     if evidence and evidence[-1][0] > entry[0]:
         position = next(i for i, item in enumerate(evidence) if item[0] > entry[0])
         evidence.insert(position, entry)
     else:
         evidence.append(entry)
-    del evidence[:-limit]
+    if len(evidence) > limit:
+        del evidence[:-limit]
 
 
 def evidence_since(evidence: Evidence, start: int) -> Evidence:
@@ -123,19 +151,26 @@ def detector_alert(
     last contributing events) or else from the evidence. ``where`` is the stored context of the latest event,
     used when no event is at hand (an alert raised or resolved by time passing).
     """
-    group = group_of(key, group_by)
+    group, stamp = _identity(rule.id, key, tuple(group_by))
     where = context(event) if event is not None else (where or [""] * 7)
     times = list(span) if span else [item[0] for item in evidence] or ([epoch(event.time)] if event else [0])
     details = {"change": change, "count": count, **(explanation or {}),
                "first_event": format_time(from_epoch(times[0])), "last_event": format_time(from_epoch(times[-1]))}
     return Alert(
-        rule=rule.id, title=rule.title, severity=rule.severity, fingerprint=fingerprint(rule.id, group), group=group,
+        rule=rule.id, title=rule.title, severity=rule.severity, fingerprint=stamp, group=dict(group),
         event_ids=tuple(str(item[1]) for item in evidence), first_seen=from_epoch(times[0]),
         last_seen=from_epoch(times[-1]), count=count,
         resource={"kind": where[3], "id": where[4], "name": where[5], "parent": where[6]},
         provider=where[0], account=where[1], region=where[2], status="resolved" if change == "resolved" else "firing",
         tags=tuple(rule.tags), description=rule.description, explanation=details, event=event,
     )
+
+
+@functools.lru_cache(maxsize=65536)
+def _identity(rule_id: str, key: str, group_by: tuple[str, ...]) -> tuple[Mapping[str, Any], str]:
+    """The group and fingerprint of a key, cached: a firing key sends an update per event."""
+    group = group_of(key, group_by)
+    return group, fingerprint(rule_id, group)
 
 
 class Deadlines:
@@ -183,16 +218,19 @@ class Watermark:
 
     def __init__(self, lateness: float = 300.0, now: datetime | None = None) -> None:
         self.lateness = lateness
+        self._allowance = timedelta(seconds=lateness)
         self.now = now
+        self._late_before = now - self._allowance if now is not None else None
         self.late: Counter[str] = Counter()
 
     def is_late(self, time: datetime) -> bool:
-        return self.now is not None and (self.now - time).total_seconds() > self.lateness
+        return self._late_before is not None and time < self._late_before
 
     def advance(self, time: datetime) -> bool:
         """Move forward to ``time``; True when it moved."""
         if self.now is None or time > self.now:
             self.now = time
+            self._late_before = time - self._allowance
             return True
         return False
 
@@ -204,31 +242,35 @@ class Watermark:
                         format_time(self.now) if self.now else "-")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     holds: bool
     count: int
-    explanation: dict[str, Any]
+    explanation: Mapping[str, Any] | None = None  # or leave it to ``explain``, called only for an alert
     span: tuple[int, int] | None = None  # epoch seconds of the first and last contributing events
 
 
 class KeyedDetector(Detector):
     """The lifecycle of a detector that keeps one document per group key, for subclasses to fill in.
 
-    ``fold`` adds an event to a document and its evidence (False: the event does not count, e.g. it is older
-    than the window),
-    ``refresh`` drops what has aged out at ``now``, ``judge`` says whether the condition holds, ``due`` when
-    time alone could next change the verdict, ``expires`` when an idle document may be forgotten.
+    - ``new_document`` starts a key; ``fold`` adds an event to a document and to its evidence (False: the
+      event does not count, e.g. it is older than the window);
+    - ``refresh`` drops what has aged out at ``now`` (not called on a new document);
+    - ``judge`` says whether the condition holds, ``explain`` why (called only when an alert is raised);
+    - ``due`` is when time alone could next change the verdict, ``expires`` when an idle key may be forgotten;
+    - ``evidence`` gives ``[[second, event id], ...]`` (by default the list under "e").
     """
 
     keeps_context = False  # True when time alone may raise an alert, so the latest event's context is kept
+    due_while_quiet = True  # False when ``due`` is None for a key that is not firing (skips the call)
 
     state: RuleState
 
     def __init__(self, rule: Rule, settings: DetectorSettings, state: RuleState) -> None:
         super().__init__(rule, settings, state)
-        self.now = -math.inf
+        self.now = BEFORE_ALL  # event time in whole seconds, as far as this detector has been told
         self.deadlines = Deadlines()
+        self.key_of = group_key_function(settings.group_by)
         for key in state:
             due = self.due(state.get(key) or {}, 0)
             if due is not None:
@@ -245,6 +287,10 @@ class KeyedDetector(Detector):
 
     @abstractmethod
     def judge(self, document: Document, now: int) -> Verdict: ...
+
+    def explain(self, document: Document, now: int) -> Mapping[str, Any]:
+        """The figures behind the verdict (window, threshold, baseline...) when the verdict carries none."""
+        return {}
 
     @abstractmethod
     def due(self, document: Document, now: int) -> int | None: ...
@@ -267,9 +313,12 @@ class KeyedDetector(Detector):
     def observe(self, event: Event) -> list[Alert]:
         second = epoch(event.time)
         self.now = max(self.now, second)
-        key = group_key(event, self.settings.group_by)
-        document = self.state.get(key) or self.new_document()
-        self.refresh(document, int(self.now))
+        key = self.key_of(event)
+        document = self.state.get(key)
+        if document is None:
+            document = self.new_document()
+        else:
+            self.refresh(document, self.now)
         if not self.fold(document, event, second):
             return []
         if self.keeps_context:
@@ -279,10 +328,10 @@ class KeyedDetector(Detector):
     def advance(self, now: datetime) -> list[Alert]:
         self.now = max(self.now, epoch(now))
         alerts: list[Alert] = []
-        for key in self.deadlines.pop_due(int(self.now)):
+        for key in self.deadlines.pop_due(self.now):
             document = self.state.get(key)
             if document is not None:
-                self.refresh(document, int(self.now))
+                self.refresh(document, self.now)
                 alerts.extend(self.settle(key, document, None))
         return alerts
 
@@ -290,22 +339,23 @@ class KeyedDetector(Detector):
         return self.deadlines.next_due()
 
     def settle(self, key: str, document: Document, event: Event | None) -> list[Alert]:
-        now = int(self.now)
+        now, firing = self.now, "f" in document
         verdict = self.judge(document, now)
-        change = transition(bool(document.get("f")), verdict.holds, event is not None)
-        if verdict.holds:
+        holds = verdict.holds
+        change = transition(firing, holds, event is not None) if holds or firing else None
+        if holds:
             document["f"] = 1
             if event is not None:
                 document["c"] = context(event)
         alerts = [self.alert(key, document, change, verdict, event)] if change else []
-        if not verdict.holds:
-            document.pop("f", None)
+        if firing and not holds:
+            del document["f"]
             if not self.keeps_context:
                 document.pop("c", None)
-        due = self.due(document, now)
+        due = self.due(document, now) if holds or firing or self.due_while_quiet else None
         if due is not None:
             self.deadlines.push(due, key)
-        if not verdict.holds and self.empty(document):
+        if not holds and self.empty(document):
             self.state.delete(key)
         else:
             self.state.put(key, document, self.expires(document))
@@ -313,7 +363,8 @@ class KeyedDetector(Detector):
 
     def alert(self, key: str, document: Document, change: Change, verdict: Verdict, event: Event | None) -> Alert:
         evidence = self.evidence(document)
-        shown = evidence_since(evidence, self.window_start(int(self.now))) or evidence
-        explanation = {"detector": self.settings.type, **verdict.explanation}
+        shown = evidence_since(evidence, self.window_start(self.now)) or evidence
+        figures = verdict.explanation if verdict.explanation is not None else self.explain(document, self.now)
+        explanation = {"detector": self.settings.type, **figures}
         return detector_alert(self.rule, key, self.settings.group_by, change, count=verdict.count, evidence=shown,
                               where=document.get("c"), event=event, explanation=explanation, span=verdict.span)

@@ -12,7 +12,7 @@ the window in progress is anomalous while its count exceeds mean + sensitivity *
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -84,7 +84,7 @@ class Spike(KeyedDetector):
             return False
         add_second(document["b"], step)
         document["s"] = min(document.get("s", step), step)
-        add_evidence(document.setdefault("e", []), event)
+        add_evidence(document.setdefault("e", []), event, second=second)
         return True
 
     def refresh(self, document: Document, now: int) -> None:
@@ -102,18 +102,26 @@ class Spike(KeyedDetector):
         current = sum(events for step, events in document["b"] if step > boundary)
         return current, sum(events for _, events in document["b"]) - current
 
-    def judge(self, document: Document, now: int) -> Verdict:
+    def verdicts(self, document: Document, now: int) -> tuple[int, int, float, bool, bool]:
+        """The current and baseline counts, the baseline average per window, and whether up or down holds."""
         settings = self.settings
         current, base = self.counts(document, now)
         average = base * self.window_steps / self.baseline_steps
-        learned = "s" in document and document["s"] <= now // self.step - self.span_steps + 1
         up = current >= settings.min_count and current >= settings.factor * average
         down = average >= settings.min_count and current * settings.factor <= average
-        holds = learned and {"up": up, "down": down, "both": up or down}[settings.direction]
-        explanation = {"window": settings.window, "baseline": settings.baseline, "factor": settings.factor,
-                       "direction": "up" if up else "down", "min_count": settings.min_count,
-                       "baseline_count": base, "baseline_average": round(average, 3)}
-        return Verdict(holds, current, explanation)
+        return current, base, average, up, down
+
+    def judge(self, document: Document, now: int) -> Verdict:
+        current, _, _, up, down = self.verdicts(document, now)
+        learned = "s" in document and document["s"] <= now // self.step - self.span_steps + 1
+        return Verdict(learned and {"up": up, "down": down, "both": up or down}[self.settings.direction], current)
+
+    def explain(self, document: Document, now: int) -> dict[str, Any]:
+        settings = self.settings
+        _, base, average, up, _ = self.verdicts(document, now)
+        return {"window": settings.window, "baseline": settings.baseline, "factor": settings.factor,
+                "direction": "up" if up else "down", "min_count": settings.min_count,
+                "baseline_count": base, "baseline_average": round(average, 3)}
 
     def due(self, document: Document, now: int) -> int | None:
         """The next step at which an event moves from the window to the baseline, or out, or learning ends."""
@@ -158,6 +166,7 @@ class Anomaly(KeyedDetector):
 
     settings_model = AnomalySettings
     settings: AnomalySettings
+    due_while_quiet = False
 
     def __init__(self, rule: Rule, settings: AnomalySettings, state: RuleState) -> None:
         self.window = seconds(settings.window)
@@ -176,7 +185,7 @@ class Anomaly(KeyedDetector):
         if second // self.window < document["w"]:
             return False
         document["n"] += 1
-        add_evidence(document.setdefault("e", []), event)
+        add_evidence(document.setdefault("e", []), event, second=second)
         return True
 
     def refresh(self, document: Document, now: int) -> None:
@@ -189,15 +198,20 @@ class Anomaly(KeyedDetector):
             mean, variance = ewma_zeros(mean, variance, gap, self.alpha)
         document.update(w=current, n=0, m=mean, v=variance)
 
-    def judge(self, document: Document, now: int) -> Verdict:
-        settings = self.settings
+    def limit(self, document: Document) -> tuple[float, float, float]:
         mean, deviation = document.get("m", 0.0), math.sqrt(document.get("v", 0.0))
-        limit = mean + settings.sensitivity * max(deviation, settings.min_stddev)
+        return mean, deviation, mean + self.settings.sensitivity * max(deviation, self.settings.min_stddev)
+
+    def judge(self, document: Document, now: int) -> Verdict:
         learned = document["w"] - document["s"] >= self.learn_windows
-        explanation = {"window": settings.window, "learn": settings.learn, "method": settings.method,
-                       "sensitivity": settings.sensitivity, "mean": round(mean, 3), "stddev": round(deviation, 3),
-                       "threshold": round(limit, 3)}
-        return Verdict(learned and document["n"] > limit, document["n"], explanation)
+        return Verdict(learned and document["n"] > self.limit(document)[2], document["n"])
+
+    def explain(self, document: Document, now: int) -> dict[str, Any]:
+        settings = self.settings
+        mean, deviation, limit = self.limit(document)
+        return {"window": settings.window, "learn": settings.learn, "method": settings.method,
+                "sensitivity": settings.sensitivity, "mean": round(mean, 3), "stddev": round(deviation, 3),
+                "threshold": round(limit, 3)}
 
     def due(self, document: Document, now: int) -> int | None:
         """While firing: the end of the window in progress, when its count starts again from zero."""

@@ -29,15 +29,18 @@ from pydantic import Field
 
 from monitor.alerts import Alert
 from monitor.engine.detectors.base import Detector, DetectorSettings, detectors
-from monitor.engine.detectors.common import Duration, Evidence, detector_alert, epoch, group_key, seconds
+from monitor.engine.detectors.common import Duration, Evidence, detector_alert, epoch, group_key_function, seconds
 from monitor.engine.model import Rule
 from monitor.engine.patterns import Matcher, compile_pattern
+from monitor.engine.state import RuleState
 from monitor.events import Event
 
 Pattern = dict[str, Any]
 
 
 class SequenceSettings(DetectorSettings):
+    """Events matching ``steps`` in order for the same key, within ``within``, none of ``absent_between`` between."""
+
     type: Literal["sequence"]
     within: Duration = Field(description="the longest time from the first step to the last")
     steps: list[Pattern] = Field(min_length=2, max_length=20,
@@ -55,8 +58,9 @@ class Sequence(Detector):
     settings_model = SequenceSettings
     settings: SequenceSettings
 
-    def __init__(self, rule: Rule, settings: DetectorSettings, state: Any) -> None:
+    def __init__(self, rule: Rule, settings: DetectorSettings, state: RuleState) -> None:
         super().__init__(rule, settings, state)
+        self.key_of = group_key_function(self.settings.group_by)
         self.within = seconds(self.settings.within)
         self.steps: list[Matcher] = [compile_pattern(p) for p in self.settings.steps]
         self.cancel: list[Matcher] = [compile_pattern(p) for p in self.settings.absent_between]
@@ -70,7 +74,7 @@ class Sequence(Detector):
         cancels = any(pattern.matches(document) for pattern in self.cancel)
         if not hits and not cancels:
             return []
-        key = group_key(event, self.settings.group_by)
+        key = self.key_of(event)
         stored = self.state.get(key)
         chains: list[Evidence | None] = [None] * (len(self.steps) - 1)
         if stored is not None and not cancels:

@@ -36,11 +36,12 @@ from monitor.engine.detectors.common import (
     detector_alert,
     epoch,
     from_epoch,
-    group_key,
+    group_key_function,
     group_values,
     seconds,
 )
 from monitor.engine.model import Rule
+from monitor.engine.state import RuleState
 from monitor.events import Event, format_time
 
 
@@ -50,6 +51,8 @@ def value_text(value: Any) -> str:
 
 
 class NewValueSettings(DetectorSettings):
+    """A value of ``field`` never seen before for the key, once the key has learned for ``learn``."""
+
     type: Literal["new_value"]
     field: str = Field(min_length=1, description="the dotted event field whose values are learned, e.g. region")
     learn: Duration = Field(default="1d", description="how long a key only learns, from its first event")
@@ -58,6 +61,8 @@ class NewValueSettings(DetectorSettings):
 
 
 class ChangeSettings(DetectorSettings):
+    """The value of ``field`` differs from the last one seen for the key (first sight does not fire)."""
+
     type: Literal["change"]
     field: str = Field(min_length=1, description="the dotted event field to follow, e.g. details.state")
     forget: Duration = Field(default="30d", description="a key idle this long is forgotten")
@@ -68,8 +73,9 @@ class NewValue(Detector):
     settings_model = NewValueSettings
     settings: NewValueSettings
 
-    def __init__(self, rule: Rule, settings: DetectorSettings, state: Any) -> None:
+    def __init__(self, rule: Rule, settings: DetectorSettings, state: RuleState) -> None:
         super().__init__(rule, settings, state)
+        self.key_of = group_key_function(self.settings.group_by)
         self.learn = int(parse_duration(self.settings.learn))
         self.forget = seconds(self.settings.forget)
 
@@ -80,7 +86,7 @@ class NewValue(Detector):
         value = event.get(self.settings.field)
         if value is None:
             return []
-        key = group_key(event, self.settings.group_by)
+        key = self.key_of(event)
         second = epoch(event.time)
         document = self.state.get(key) or {"s": second, "t": second, "v": []}
         document["s"], document["t"] = min(document["s"], second), max(document["t"], second)
@@ -112,8 +118,9 @@ class Change(Detector):
     settings_model = ChangeSettings
     settings: ChangeSettings
 
-    def __init__(self, rule: Rule, settings: DetectorSettings, state: Any) -> None:
+    def __init__(self, rule: Rule, settings: DetectorSettings, state: RuleState) -> None:
         super().__init__(rule, settings, state)
+        self.key_of = group_key_function(self.settings.group_by)
         self.forget = seconds(self.settings.forget)
 
     def next_due(self) -> float:
@@ -123,7 +130,7 @@ class Change(Detector):
         value = event.get(self.settings.field)
         if value is None:
             return []
-        key = group_key(event, self.settings.group_by)
+        key = self.key_of(event)
         second = epoch(event.time)
         last = self.state.get(key)
         if last is not None and second < last["t"]:

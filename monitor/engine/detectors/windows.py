@@ -2,6 +2,7 @@
 
 A window at second ``now`` holds the events of seconds ``(now - window, now]`` (event time, whole seconds).
 The condition holds while the window does; time passing (``advance``) resolves it once it no longer does.
+A late event the runner still admits is folded in where it belongs, unless it is already outside the window.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from monitor.engine.detectors.common import (
     KeyedDetector,
     Verdict,
     add_evidence,
+    field_reader,
     seconds,
 )
 from monitor.engine.model import Rule
@@ -64,6 +66,7 @@ class Threshold(KeyedDetector):
 
     settings_model = ThresholdSettings
     settings: ThresholdSettings
+    due_while_quiet = False
 
     def __init__(self, rule: Rule, settings: ThresholdSettings, state: RuleState) -> None:
         self.window = seconds(settings.window)
@@ -79,7 +82,7 @@ class Threshold(KeyedDetector):
         if second <= self.now - self.window:
             return False
         latest = document["e"]
-        add_evidence(latest, event, limit=EVIDENCE + 1)
+        add_evidence(latest, event, EVIDENCE + 1, second)
         if len(latest) > EVIDENCE:
             add_second(document.setdefault("o", []), latest.pop(0)[0])
         return True
@@ -96,10 +99,12 @@ class Threshold(KeyedDetector):
 
     def judge(self, document: Document, now: int) -> Verdict:
         latest, older = document["e"], document.get("o", [])
-        total = len(latest) + sum(events for _, events in older)
+        total = len(latest) + sum(events for _, events in older) if older else len(latest)
         return Verdict(total >= self.settings.count, total,
-                       {"window": self.settings.window, "threshold": self.settings.count},
-                       ((older or latest)[0][0], latest[-1][0]) if latest else None)
+                       span=((older or latest)[0][0], latest[-1][0]) if latest else None)
+
+    def explain(self, document: Document, now: int) -> dict[str, Any]:
+        return {"window": self.settings.window, "threshold": self.settings.count}
 
     def due(self, document: Document, now: int) -> int | None:
         """While firing: when the oldest of the latest ``count`` events leaves the window."""
@@ -135,10 +140,12 @@ class Cardinality(KeyedDetector):
 
     settings_model = CardinalitySettings
     settings: CardinalitySettings
+    due_while_quiet = False
 
     def __init__(self, rule: Rule, settings: CardinalitySettings, state: RuleState) -> None:
         self.window = seconds(settings.window)
         self.limit = max(settings.count, VALUE_LIMIT)
+        self.read = field_reader(settings.field)
         super().__init__(rule, settings, state)
 
     def new_document(self) -> Document:
@@ -148,7 +155,7 @@ class Cardinality(KeyedDetector):
         return now - self.window
 
     def fold(self, document: Document, event: Event, second: int) -> bool:
-        value = event.get(self.settings.field)
+        value = self.read(event)
         if value is None or second <= self.now - self.window:
             return False
         values: dict[str, list[Any]] = document["v"]
@@ -176,11 +183,14 @@ class Cardinality(KeyedDetector):
 
     def judge(self, document: Document, now: int) -> Verdict:
         values: dict[str, list[Any]] = document["v"]
-        times = [second for second, _ in values.values()]
-        explanation = {"field": self.settings.field, "window": self.settings.window,
-                       "threshold": self.settings.count, "values": list(values)[-10:]}
-        return Verdict(len(values) >= self.settings.count, len(values), explanation,
-                       (times[0], times[-1]) if times else None)
+        if not values:
+            return Verdict(False, 0)
+        first, last = values[next(iter(values))][0], values[next(reversed(values))][0]
+        return Verdict(len(values) >= self.settings.count, len(values), span=(first, last))
+
+    def explain(self, document: Document, now: int) -> dict[str, Any]:
+        return {"field": self.settings.field, "window": self.settings.window, "threshold": self.settings.count,
+                "values": list(document["v"])[-10:]}
 
     def due(self, document: Document, now: int) -> int | None:
         """While firing: when the ``count``-th most recent value leaves the window."""
