@@ -40,6 +40,8 @@ test: lint
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.normalize
+	$(BIN)/python -m bench.rules
+	$(BIN)/python -m bench.detectors
 
 clean:
 	rm -rf $(VENV) examples/demo/.monitor
