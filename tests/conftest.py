@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.notify.receivers import HttpReceiver, SmtpReceiver
 
 EVENTS = Path(__file__).parent / "events"
 
@@ -17,3 +20,17 @@ def load_payload(name: str) -> Any:
 @pytest.fixture
 def payload():
     return load_payload
+
+
+@pytest.fixture
+def chat() -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    receiver = SmtpReceiver()
+    yield receiver
+    receiver.close()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from monitor import daemon
 from monitor.config import load_config
@@ -17,20 +14,6 @@ from tests.notify.receivers import HttpReceiver, SmtpReceiver
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "e2e-reports"
 DELETIONS = 100
-
-
-@pytest.fixture
-def chat() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver()
-    yield receiver
-    receiver.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    receiver = SmtpReceiver()
-    yield receiver
-    receiver.close()
 
 
 def write_setup(folder: Path, aws: Aws, queue_url: str, chat: HttpReceiver, smtp: SmtpReceiver) -> Path:

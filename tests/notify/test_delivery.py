@@ -23,22 +23,8 @@ HOSTILE = "<script>alert(1)</script>"
 
 
 @pytest.fixture
-def chat() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver()
-    yield receiver
-    receiver.close()
-
-
-@pytest.fixture
 def flaky() -> Iterator[HttpReceiver]:
     receiver = HttpReceiver()
-    yield receiver
-    receiver.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    receiver = SmtpReceiver()
     yield receiver
     receiver.close()
 
