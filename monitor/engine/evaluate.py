@@ -33,11 +33,7 @@ class Engine:
     def matches(self, event: Event) -> list[Match]:
         """The rules whose pattern matches ``event`` and no exception of theirs does."""
         document = event.to_dict()
-        found = []
-        for rule in self.index.candidates(document):
-            if rule.matcher.matches(document) and not any(m.matches(document) for m, _ in rule.exceptions):
-                found.append(Match(rule, event))
-        return found
+        return [Match(rule, event) for rule in self.index.candidates(document) if rule.accepts(document)]
 
     def alerts(self, events: Iterable[Event]) -> list[Alert]:
         """Alerts of the single-event rules, then those the detectors raise, update or resolve."""

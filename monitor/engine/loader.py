@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,10 @@ class LoadedRule:
     @property
     def id(self) -> str:
         return self.rule.id
+
+    def accepts(self, document: Mapping[str, Any]) -> bool:
+        """The pattern matches the event document and no exception of the rule does."""
+        return self.matcher.matches(document) and not any(m.matches(document) for m, _ in self.exceptions)
 
 
 def rule_files(paths: Iterable[str | Path]) -> Iterator[Path]:

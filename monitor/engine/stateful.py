@@ -66,8 +66,7 @@ class StatefulRunner:
     def match(self, event: Event) -> list[str]:
         """The ids of the stateful rules whose pattern matches the event and no exception of theirs does."""
         document = event.to_dict()
-        return [rule.id for rule in self.index.candidates(document)
-                if rule.matcher.matches(document) and not any(m.matches(document) for m, _ in rule.exceptions)]
+        return [rule.id for rule in self.index.candidates(document) if rule.accepts(document)]
 
     def observe(self, events: Iterable[Event]) -> list[Alert]:
         """Match the events against the stateful rules and run them through their detectors."""

@@ -98,10 +98,6 @@ def notification_from_dict(data: Mapping[str, Any]) -> Notification:
     )
 
 
-def _stamp(value: datetime) -> str:
-    return sortable_time(value)
-
-
 class SqliteAlerts:
     _db: sqlite3.Connection
     _lock: threading.Lock
@@ -134,9 +130,9 @@ class SqliteAlerts:
 
     @staticmethod
     def _alert_row(alert: Alert, now: datetime) -> tuple[Any, ...]:
-        return (alert.fingerprint, alert.rule, alert.status, alert.severity, _stamp(alert.first_seen),
-                _stamp(alert.last_seen), alert.count, orjson.dumps(list(alert.event_ids)).decode(),
-                orjson.dumps(alert_to_dict(alert)), _stamp(now))
+        return (alert.fingerprint, alert.rule, alert.status, alert.severity, sortable_time(alert.first_seen),
+                sortable_time(alert.last_seen), alert.count, orjson.dumps(list(alert.event_ids)).decode(),
+                orjson.dumps(alert_to_dict(alert)), sortable_time(now))
 
     def list_alerts(
         self, *, rule: str | None = None, severity: str | None = None, status: Sequence[str] = (),
@@ -164,7 +160,7 @@ class SqliteAlerts:
             params.extend(status)
         if since is not None:
             clauses.append("last_seen >= ?")
-            params.append(_stamp(since))
+            params.append(sortable_time(since))
         return clauses, params
 
     def get_alert(self, fingerprint: str) -> Alert | None:
@@ -180,7 +176,7 @@ class SqliteAlerts:
             if row is not None:
                 body = {**orjson.loads(row[1]), "status": status}
                 db.execute("UPDATE alerts SET status = ?, body = ?, updated_at = ? WHERE id = ?",
-                           (status, orjson.dumps(body), _stamp(now), row[0]))
+                           (status, orjson.dumps(body), sortable_time(now), row[0]))
 
     def record_notifications(
         self, sent: Sequence[tuple[Notification, DeliveryResult]], now: datetime
@@ -193,8 +189,8 @@ class SqliteAlerts:
                     "INSERT INTO notifications (key, destination, group_key, status, attempts, last_error, payload,"
                     " created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (notification.key, notification.destination, notification.group_key, status, result.attempts,
-                     result.error, orjson.dumps(notification_to_dict(notification)), _stamp(now),
-                     _stamp(now) if result.delivered else None),
+                     result.error, orjson.dumps(notification_to_dict(notification)), sortable_time(now),
+                     sortable_time(now) if result.delivered else None),
                 )
                 row_id = int(cursor.lastrowid or 0)
                 db.executemany("INSERT INTO notification_alerts (notification_id, fingerprint) VALUES (?, ?)",
@@ -217,7 +213,7 @@ class SqliteAlerts:
                     "UPDATE notifications SET status = ?, attempts = attempts + ?, last_error = ?, sent_at = ?"
                     " WHERE id = ?",
                     ("delivered" if result.delivered else "undelivered", result.attempts, result.error,
-                     _stamp(now) if result.delivered else None, row_id),
+                     sortable_time(now) if result.delivered else None, row_id),
                 )
                 if result.delivered:
                     key = db.execute("SELECT key FROM notifications WHERE id = ?", (row_id,)).fetchone()
@@ -248,8 +244,8 @@ class SqliteAlerts:
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO silences (matchers, starts_at, ends_at, created_by, reason) VALUES (?, ?, ?, ?, ?)",
-                (orjson.dumps(silence.matchers).decode(), _stamp(silence.starts_at),
-                 _stamp(silence.ends_at), silence.created_by, silence.reason),
+                (orjson.dumps(silence.matchers).decode(), sortable_time(silence.starts_at),
+                 sortable_time(silence.ends_at), silence.created_by, silence.reason),
             )
             self._bump(db, "silences")
         return Silence(silence.matchers, silence.starts_at, silence.ends_at, silence.created_by, silence.reason,
@@ -260,7 +256,7 @@ class SqliteAlerts:
         params: list[Any] = []
         if active_at is not None:
             query += " WHERE ends_at > ?"
-            params.append(_stamp(active_at))
+            params.append(sortable_time(active_at))
         with self._lock:
             rows = self._db.execute(query + " ORDER BY id", params).fetchall()
         return [Silence(orjson.loads(row[1]), parse_time(row[2]), parse_time(row[3]), row[4], row[5], id=row[0])
@@ -269,7 +265,7 @@ class SqliteAlerts:
     def expire_silence(self, silence_id: int, now: datetime) -> Silence | None:
         with self._transaction() as db:
             cursor = db.execute("UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?",
-                                (_stamp(now), silence_id, _stamp(now)))
+                                (sortable_time(now), silence_id, sortable_time(now)))
             if cursor.rowcount:
                 self._bump(db, "silences")
             row = db.execute("SELECT id, matchers, starts_at, ends_at, created_by, reason FROM silences WHERE id = ?",

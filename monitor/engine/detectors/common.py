@@ -368,3 +368,8 @@ class KeyedDetector(Detector):
         explanation = {"detector": self.settings.type, **figures}
         return detector_alert(self.rule, key, self.settings.group_by, change, count=verdict.count, evidence=shown,
                               where=document.get("c"), event=event, explanation=explanation, span=verdict.span)
+
+
+def value_text(value: Any) -> str:
+    """How field values are compared and remembered: strings as they are, anything else as compact JSON."""
+    return value if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()

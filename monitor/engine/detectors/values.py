@@ -39,15 +39,11 @@ from monitor.engine.detectors.common import (
     group_key_function,
     group_values,
     seconds,
+    value_text,
 )
 from monitor.engine.model import Rule
 from monitor.engine.state import RuleState
 from monitor.events import Event, format_time
-
-
-def value_text(value: Any) -> str:
-    """How values are compared and remembered: strings as they are, anything else as compact JSON."""
-    return value if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 class NewValueSettings(DetectorSettings):

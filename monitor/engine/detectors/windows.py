@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import orjson
 from pydantic import Field
 
 from monitor.engine.detectors.base import DetectorSettings, detectors
@@ -23,6 +22,7 @@ from monitor.engine.detectors.common import (
     add_evidence,
     field_reader,
     seconds,
+    value_text,
 )
 from monitor.engine.model import Rule
 from monitor.engine.state import RuleState
@@ -123,10 +123,6 @@ class Threshold(KeyedDetector):
 
     def empty(self, document: Document) -> bool:
         return not document["e"]
-
-
-def value_text(value: Any) -> str:
-    return value if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 @detectors.register("cardinality")

@@ -17,7 +17,7 @@ from monitor.alerts import Alert, fingerprint
 from monitor.durations import parse_duration
 from monitor.engine.detectors.base import Detector, detectors
 from monitor.engine.model import Rule
-from monitor.engine.state import CachedState, StateBackend
+from monitor.engine.state import CachedState, MemoryBackend, StateBackend
 from monitor.events import Event, Resource
 
 BASE = datetime(2024, 5, 1, tzinfo=UTC)
@@ -58,6 +58,17 @@ def outcome(index: int, alert: Alert) -> Outcome:
 def drive(det: Detector, events: Sequence[Event], start: int = 0) -> list[tuple[int, Alert]]:
     """What the runner does per event on an ordered stream: advance to its time, then observe it."""
     return [(start + i, alert) for i, e in enumerate(events) for alert in [*det.advance(e.time), *det.observe(e)]]
+
+
+def restarted_at(spec: dict[str, Any], events: Sequence[Event], cut: int) -> list[Outcome]:
+    """The outcomes when the detector stops after ``cut`` events and a new one continues from its saved state."""
+    cut = min(cut, len(events))
+    backend = MemoryBackend()
+    first, state = detector(spec, backend)
+    before = drive(first, events[:cut])
+    state.flush("x")
+    second, _ = detector(spec, backend)
+    return outcomes(before + drive(second, events[cut:], start=cut))
 
 
 def outcomes(alerts: Sequence[tuple[int, Alert]]) -> list[Outcome]:

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from monitor.durations import parse_duration
-from monitor.engine.detectors.values import NewValueSettings, value_text
+from monitor.engine.detectors.common import value_text
+from monitor.engine.detectors.values import NewValueSettings
 from monitor.events import Event
 from tests.engine.detectors import harness as h
 
