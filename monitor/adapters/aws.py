@@ -29,3 +29,13 @@ def ec2_volume_arn(region: str, account: str, volume_id: str) -> str:
 
 def cloudtrail_trail_arn(region: str, account: str, trail: str) -> str:
     return f"arn:aws:cloudtrail:{region}:{account}:trail/{trail}"
+
+
+def ec2_arn(region: str, account: str, resource_type: str, resource_id: str) -> str:
+    """Any EC2 resource; snapshots and images are named without an account, as EC2 names them."""
+    owner = "" if resource_type in ("snapshot", "image") else account
+    return f"arn:aws:ec2:{region}:{owner}:{resource_type}/{resource_id}"
+
+
+def rds_snapshot_arn(region: str, account: str, snapshot: str, cluster: bool = False) -> str:
+    return f"arn:aws:rds:{region}:{account}:{'cluster-snapshot' if cluster else 'snapshot'}:{snapshot}"

@@ -29,13 +29,17 @@ from typing import Any
 from monitor.adapters.aws import (
     cloudtrail_trail_arn,
     dynamodb_table_arn,
+    ec2_arn,
     ec2_instance_arn,
     ec2_security_group_arn,
+    rds_snapshot_arn,
     s3_bucket_arn,
     s3_object_arn,
 )
 from monitor.adapters.base import Payload, adapter
-from monitor.adapters.cloudtrail_calls import Call, Record, as_bool, first, lookup, request, values_at
+from monitor.adapters.cloudtrail_calls import Call, lookup
+from monitor.adapters.cloudtrail_ec2 import ARN_TYPES
+from monitor.adapters.cloudtrail_paths import Record, as_bool, first, request, values_at
 from monitor.events import Actor, Event, Resource, parse_time
 
 DETAIL_TYPES = frozenset(
@@ -80,9 +84,34 @@ def _bucket(where: Where, name: str) -> Resource:
 
 
 def _object(where: Where, key: str) -> Resource:
+    """A call that names no key (a DeleteObjects batch) gets the ``ARNPrefix`` CloudTrail lists, if any."""
     bucket = first(request(where.record), "bucketName")
     parent = s3_bucket_arn(bucket) if bucket else ""
-    return Resource("object", s3_object_arn(bucket, key) if bucket and key else "", key, parent)
+    if bucket and key:
+        return Resource("object", s3_object_arn(bucket, key), key, parent)
+    prefix = first(where.record, "resources.ARNPrefix")
+    return Resource("object", str(prefix) if prefix else "", "", parent)
+
+
+def _ec2(kind: str) -> Callable[[Where, str], Resource]:
+    def build(where: Where, name: str) -> Resource:
+        arn = ec2_arn(where.region, where.account, ARN_TYPES[kind], name) if name else ""
+        return Resource(kind, arn, name, where.account)
+
+    return build
+
+
+def _snapshot(where: Where, name: str) -> Resource:
+    """EBS snapshots (snap-...) and RDS DB or cluster snapshots, which CloudTrail names by identifier."""
+    if where.service != "rds":
+        return _ec2("snapshot")(where, name)
+    cluster = "Cluster" in str(where.record.get("eventName", ""))
+    arn = name if name.startswith("arn:") else rds_snapshot_arn(where.region, where.account, name, cluster)
+    return Resource("snapshot", arn if name else "", name.rpartition(":")[2], where.account)
+
+
+def _account(where: Where, name: str) -> Resource:
+    return Resource("account", where.account, where.account, "")
 
 
 def _group(where: Where, name: str) -> Resource:
@@ -98,6 +127,9 @@ def _generic(kind: str, where: Where) -> Resource:
 
 
 BUILDERS: dict[str, Callable[[Where, str], Resource]] = {
+    **{kind: _ec2(kind) for kind in ARN_TYPES},
+    "snapshot": _snapshot,
+    "account": _account,
     "bucket": _bucket,
     "object": _object,
     "table": _from_arn("table", dynamodb_table_arn, ":table/"),

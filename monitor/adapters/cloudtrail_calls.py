@@ -1,11 +1,9 @@
 """The table of CloudTrail calls: per (service, eventName), the resource kind, the action, where the resource
 names live in the record, and the details worth extracting.
 
-Paths are dotted keys into the record; a list met on the way is walked item by item, so
-``responseElements.instancesSet.items.instanceId`` gives every instance id (EC2 wraps lists as
-``{"items": [...]}`` and serialises an empty one as ``{}``, which simply gives nothing). The first path that
-gives a non-empty string wins; several strings give one event each. No name at all (a failed RunInstances,
-the AWS docs' PutBucketAcl with ``bucketName: ""``) still gives one event, with an empty resource id.
+Paths are dotted keys into the record (``cloudtrail_paths.values_at``). The first path that gives a non-empty
+string wins; several strings give one event each. No name at all (a failed RunInstances, the AWS docs'
+PutBucketAcl with ``bucketName: ""``) still gives one event, with an empty resource id.
 
 Details describe what the call asked for; whether it happened is the event's ``outcome``.
 """
@@ -17,38 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.adapters import exposure
+from monitor.adapters import cloudtrail_ec2, cloudtrail_s3, cloudtrail_sharing, exposure
+from monitor.adapters.cloudtrail_paths import Record, as_bool, first, request, values_at
 
-Record = Mapping[str, Any]
 Details = Callable[[Record, str], dict[str, Any]]
 WORLD_PROTOCOLS = frozenset({"-1", "all"})
-
-
-def values_at(document: Any, path: str) -> list[Any]:
-    """Every value at a dotted path, walking into each item of any list met on the way."""
-    found = [document]
-    for key in path.split("."):
-        found = [
-            item
-            for value in found
-            if isinstance(value, Mapping) and value.get(key) is not None
-            for item in (value[key] if isinstance(value[key], list) else [value[key]])
-        ]
-    return found
-
-
-def first(document: Any, path: str) -> Any:
-    values = values_at(document, path)
-    return values[0] if values else None
-
-
-def request(record: Record) -> Mapping[str, Any]:
-    params = record.get("requestParameters")
-    return params if isinstance(params, Mapping) else {}
-
-
-def as_bool(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def no_details(record: Record, name: str) -> dict[str, Any]:
@@ -68,7 +39,8 @@ def _acl(record: Record, name: str) -> dict[str, Any]:
 
 
 def _policy(record: Record, name: str) -> dict[str, Any]:
-    return exposure.policy_exposure(request(record).get("bucketPolicy"))
+    policy = exposure.policy_exposure(request(record).get("bucketPolicy"))
+    return policy | cloudtrail_sharing.bucket_policy_accounts(record)
 
 
 def _block_put(record: Record, name: str) -> dict[str, Any]:
@@ -144,8 +116,29 @@ def _run(record: Record, instance_id: str) -> dict[str, Any]:
         "instance_type": item.get("instanceType") or params.get("instanceType"),
         "image_id": item.get("imageId") or first(params, "instancesSet.items.imageId"),
         "state": first(item, "instanceState.name"),
+        "key_name": item.get("keyName") or params.get("keyName"),
+        "availability_zone": first(item, "placement.availabilityZone") or first(params, "placement.availabilityZone"),
+        "user_data": True if params.get("userData") else None,
     }
     return {key: value for key, value in found.items() if value}
+
+
+def _setting(**values: Any) -> Details:
+    """An account setting the call sets to a fixed value (EnableSerialConsoleAccess: serial_console true)."""
+    return lambda record, name: dict(values)
+
+
+def _ssm_command(record: Record, name: str) -> dict[str, Any]:
+    document = request(record).get("documentName")
+    return {"document_name": str(document)} if document else {}
+
+
+def _instance_connect(serial: bool) -> Details:
+    def details(record: Record, name: str) -> dict[str, Any]:
+        user = request(record).get("instanceOSUser")
+        return {"serial_console": serial, **({"os_user": str(user)} if user else {})}
+
+    return details
 
 
 def _attribute(record: Record, name: str) -> dict[str, Any]:
@@ -215,6 +208,10 @@ GROUP = (
 )
 NEW_GROUP = ("responseElements.groupId", "requestParameters.groupName")
 TRAIL = ("requestParameters.name", "requestParameters.trailName")
+SNAPSHOT, IMAGE = ("requestParameters.snapshotId",), ("requestParameters.imageId",)
+DB_SNAPSHOT = ("requestParameters.dBSnapshotIdentifier",)
+DB_CLUSTER_SNAPSHOT = ("requestParameters.dBClusterSnapshotIdentifier",)
+SHARED, DB_SHARED = cloudtrail_sharing.ec2_permission, cloudtrail_sharing.rds_permission
 INGRESS_OPENED, INGRESS_CLOSED = _rules("ingress", opening=True), _rules("ingress", opening=False)
 EGRESS_OPENED, EGRESS_CLOSED = _rules("egress", opening=True), _rules("egress", opening=False)
 PROTECTION = _flags(deletion_protection="deletionProtectionEnabled")
@@ -231,15 +228,18 @@ CALLS: dict[tuple[str, str], Call] = {
     ("s3", "PutBucketEncryption"): Call("bucket", "modified", BUCKET, _encryption),
     ("s3", "DeleteBucketEncryption"): Call("bucket", "modified", BUCKET, _encryption_removed),
     ("s3", "PutBucketVersioning"): Call("bucket", "modified", BUCKET, _versioning),
-    ("s3", "PutBucketLifecycle"): Call("bucket", "modified", BUCKET),
-    ("s3", "PutBucketLifecycleConfiguration"): Call("bucket", "modified", BUCKET),
+    ("s3", "PutBucketLifecycle"): Call("bucket", "modified", BUCKET, cloudtrail_s3.lifecycle),
+    ("s3", "PutBucketLifecycleConfiguration"): Call("bucket", "modified", BUCKET, cloudtrail_s3.lifecycle),
     ("s3", "DeleteBucketLifecycle"): Call("bucket", "modified", BUCKET),
     ("s3", "PutBucketLogging"): Call("bucket", "modified", BUCKET, _logging),
-    ("s3", "PutObject"): Call("object", "created", OBJECT, _acl),
-    ("s3", "CopyObject"): Call("object", "created", OBJECT, _acl),
-    ("s3", "GetObject"): Call("object", "accessed", OBJECT),
+    ("s3", "PutObject"): Call("object", "created", OBJECT, cloudtrail_s3.object_write),
+    ("s3", "CopyObject"): Call("object", "created", OBJECT, cloudtrail_s3.object_write),
+    ("s3", "CreateMultipartUpload"): Call("object", "created", OBJECT, cloudtrail_s3.object_write),
+    ("s3", "UploadPartCopy"): Call("object", "created", OBJECT, cloudtrail_s3.object_write),
+    ("s3", "GetObject"): Call("object", "accessed", OBJECT, cloudtrail_s3.object_version),
     ("s3", "HeadObject"): Call("object", "accessed", OBJECT),
-    ("s3", "DeleteObject"): Call("object", "deleted", OBJECT),
+    ("s3", "DeleteObject"): Call("object", "deleted", OBJECT, cloudtrail_s3.object_version),
+    ("s3", "DeleteObjects"): Call("object", "deleted", cloudtrail_s3.BATCH_KEYS, cloudtrail_s3.batch_delete),
     ("s3", "PutObjectAcl"): Call("object", "permissions_changed", OBJECT, _acl),
     ("dynamodb", "CreateTable"): Call("table", "created", TABLE, PROTECTION),
     ("dynamodb", "DeleteTable"): Call("table", "deleted", TABLE),
@@ -259,6 +259,28 @@ CALLS: dict[tuple[str, str], Call] = {
     ("ec2", "RevokeSecurityGroupEgress"): Call("security_group", "permissions_changed", GROUP, EGRESS_CLOSED),
     ("ec2", "CreateSecurityGroup"): Call("security_group", "created", NEW_GROUP, _new_group),
     ("ec2", "DeleteSecurityGroup"): Call("security_group", "deleted", GROUP),
+    ("ec2", "ModifySnapshotAttribute"): Call("snapshot", "permissions_changed", SNAPSHOT, SHARED),
+    ("ec2", "ResetSnapshotAttribute"): Call("snapshot", "permissions_changed", SNAPSHOT, SHARED),
+    ("ec2", "ModifyImageAttribute"): Call("image", "permissions_changed", IMAGE, SHARED),
+    ("ec2", "ResetImageAttribute"): Call("image", "permissions_changed", IMAGE, SHARED),
+    ("ec2", "EnableSerialConsoleAccess"): Call("account", "modified", (), _setting(serial_console=True)),
+    ("ec2", "DisableSerialConsoleAccess"): Call("account", "modified", (), _setting(serial_console=False)),
+    ("ec2", "EnableEbsEncryptionByDefault"): Call("account", "modified", (), _setting(ebs_encryption_by_default=True)),
+    ("ec2", "DisableEbsEncryptionByDefault"): Call(
+        "account", "modified", (), _setting(ebs_encryption_by_default=False)
+    ),
+    ("ec2-instance-connect", "SendSSHPublicKey"): Call(
+        "vm", "permissions_changed", ("requestParameters.instanceId",), _instance_connect(serial=False)
+    ),
+    ("ec2-instance-connect", "SendSerialConsoleSSHPublicKey"): Call(
+        "vm", "permissions_changed", ("requestParameters.instanceId",), _instance_connect(serial=True)
+    ),
+    ("ssm", "SendCommand"): Call("vm", "modified", ("requestParameters.instanceIds",), _ssm_command),
+    ("ssm", "StartSession"): Call("vm", "accessed", ("requestParameters.target",)),
+    ("rds", "ModifyDBSnapshotAttribute"): Call("snapshot", "permissions_changed", DB_SNAPSHOT, DB_SHARED),
+    ("rds", "ModifyDBClusterSnapshotAttribute"): Call(
+        "snapshot", "permissions_changed", DB_CLUSTER_SNAPSHOT, DB_SHARED
+    ),
     ("cloudtrail", "CreateTrail"): Call("trail", "created", TRAIL),
     ("cloudtrail", "DeleteTrail"): Call("trail", "deleted", TRAIL),
     ("cloudtrail", "UpdateTrail"): Call("trail", "modified", TRAIL),
@@ -268,12 +290,13 @@ CALLS: dict[tuple[str, str], Call] = {
 }
 
 # Calls missing from CALLS, in a service whose usual resource name is in the request (GetBucketTagging,
-# DescribeTable, ModifyInstanceMetadataOptions...): that resource, ``modified`` unless read-only.
+# DescribeTable...): that resource, ``modified`` unless read-only. EC2 has its own table (``cloudtrail_ec2``).
 SERVICE_DEFAULTS: dict[str, Call] = {
     "s3": Call("bucket", "modified", BUCKET),
     "dynamodb": Call("table", "modified", ("requestParameters.tableName",)),
-    "ec2": Call("vm", "modified", ("requestParameters.instanceId",)),
 }
+# A call of these services that names no resource (ListBuckets, ListTables) acts on the whole account.
+ACCOUNT_WIDE = Call("account", "modified", ())
 
 
 def _names(call: Call, record: Record) -> list[str]:
@@ -289,8 +312,13 @@ def lookup(service: str, operation: str, record: Record) -> tuple[Call, list[str
     call = CALLS.get((service, operation))
     if call is not None:
         return call, _names(call, record)
+    if service == "ec2":
+        resolved = cloudtrail_ec2.resolve(operation, record)
+        unresolved = resolved.kind == "account" and operation not in cloudtrail_ec2.ACCOUNT_SETTINGS
+        details = _setting(resource_unresolved=True) if unresolved else no_details
+        return Call(resolved.kind, resolved.action, (), details), resolved.names
     default = SERVICE_DEFAULTS.get(service)
-    names = _names(default, record) if default else []
-    if default and names:
-        return default, names
-    return Call(service or "unknown", "modified", ()), []
+    if default is None:
+        return Call(service or "unknown", "modified", ()), []
+    names = _names(default, record)
+    return (default, names) if names else (ACCOUNT_WIDE, [])

@@ -263,6 +263,8 @@ SAMPLES: list[Any] = [
                     "instance_type": "t2.micro",
                     "image_id": "ami-06116566",
                     "state": "pending",
+                    "key_name": "PersonalWest",
+                    "availability_zone": "us-west-1c",
                 },
             )
             for instance in ("i-784cdacd", "i-7b4cdace")
@@ -286,6 +288,8 @@ SAMPLES: list[Any] = [
                     "instance_type": "t1.micro",
                     "image_id": "ami-026b57f3c383c2eec",
                     "state": "pending",
+                    "key_name": "kp1",
+                    "availability_zone": "us-east-1a",
                 },
             )
         ],
@@ -443,11 +447,11 @@ SAMPLES: list[Any] = [
     pytest.param(
         "cloudtrail_logfile_s3_listbuckets_putbucketacl_getbucketversioning_awsdocs.json",
         [
-            # ListBuckets names no bucket: the generic resource (service endpoint); no readOnly, "List" prefix
+            # ListBuckets names no bucket: it acts on the whole account; no readOnly, "List" prefix
             _event(
                 "cdc4b7ed-e171-4cef-975a-ad829d4123e8",
                 "2019-02-01T03:18:19",
-                Resource("s3", "s3.amazonaws.com", "", "444455556666"),
+                Resource("account", "444455556666", "444455556666", ""),
                 "accessed",
                 "ListBuckets",
                 account="444455556666",
