@@ -144,7 +144,10 @@ def substitute_env(doc: YamlDocument, environ: dict[str, str] | os._Environ[str]
             errors.append(SourceError(doc.locate(path), f"environment variable {name} is not set"))
             return ""
 
-        return _ENV_REFERENCE.sub(lookup, value)
+        substituted = _ENV_REFERENCE.sub(lookup, value)
+        if substituted != value:
+            doc.substituted[path] = (value, substituted)
+        return substituted
 
     doc.data = replace(doc.data, ())
     return errors
@@ -160,6 +163,8 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         doc = load_yaml_file(path)
     except FileNotFoundError:
         raise ConfigError([SourceError(Location(str(path), 1, 1), "config file not found")]) from None
+    except OSError as exc:
+        raise ConfigError([SourceError(Location(str(path), 1, 1), f"cannot read the config: {exc.strerror}")]) from None
     except YamlErrors as exc:
         raise ConfigError(exc.errors) from None
     errors = substitute_env(doc, os.environ if environ is None else environ)

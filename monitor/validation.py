@@ -31,8 +31,17 @@ def errors_from_validation(
         loc = tuple(error["loc"])
         path = (*base, *_document_path(loc, data))
         location = doc.locate(path, key=error["type"] == "extra_forbidden")
-        errors.append(SourceError(location, _message(error, path, _fields_at(model, loc))))
+        message = _without_secrets(_message(error, path, _fields_at(model, loc)), path, doc)
+        errors.append(SourceError(location, message))
     return sorted(errors, key=lambda e: (e.location.line, e.location.col))
+
+
+def _without_secrets(message: str, path: Path_, doc: YamlDocument) -> str:
+    """A value quoted in a message that came from ``${env:...}`` is shown as written in the file, not as read."""
+    for where, (written, value) in doc.substituted.items():
+        if where[: len(path)] == path and value:
+            message = message.replace(repr(value), repr(written))
+    return message
 
 
 def _document_path(loc: tuple[Any, ...], data: Any) -> Path_:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,40 @@ def test_config_path_given_relative_to_the_working_folder(tmp_path: Path, monkey
 )
 def test_state_urls_that_are_not_relative_paths_are_kept(state: str, url: str) -> None:
     assert Config(state=state, base_dir="/etc/monitor").state_url() == url
+
+
+# Billion laughs: each line repeats the one before ten times; the 8th *d in e crosses 100,000 nodes.
+LAUGHS = ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{before}'] * 10)}]\n" for before, name in pairwise("abcdefg"))).encode()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"state: !!python/object/apply:os.system [touch /tmp/owned]\n",
+         "1:8: unsupported YAML tag '!!python/object/apply:os.system'"),
+        (b"inputs:\n  - {type: file, path: caf\xe9.json}\n", "2:27: invalid UTF-8 (byte 0xe9); save the file as UTF-8"),
+        (LAUGHS,
+         "5:36: too many YAML nodes after alias expansion (limit 100000)"),
+    ],
+    ids=["python-tag", "invalid-utf8", "alias-bomb"],
+)
+def test_hostile_config_files_give_located_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert str(caught.value) == f"{path}:{message}"
+
+
+def test_substituted_secrets_stay_out_of_errors(tmp_path: Path) -> None:
+    text = ("inputs:\n  - {type: http, port: '${env:TOKEN}', shared_secret: '${env:TOKEN}', max_body_bytes: 0}\n"
+            "  - {type: aws.sqs, queue_url: '${env:TOKEN}', wait_time_seconds: '${env:TOKEN}'}\n"
+            "  - {type: '${env:TOKEN}'}\n"
+            "destinations:\n  chat: {urls: ['${env:TOKEN}'], format: '${env:TOKEN}'}\n")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {"TOKEN": "s3cr3t-t0ken"})
+    assert len(caught.value.errors) == 5
+    assert "s3cr3t-t0ken" not in str(caught.value)
+    assert f"{path}:4:5: inputs[2]: unknown type '${{env:TOKEN}}'; known: file," in str(caught.value)

@@ -91,6 +91,9 @@ def _parse(file: Path, errors: list[SourceError]) -> tuple[YamlDocument, RuleFil
     except YamlErrors as exc:
         errors.extend(exc.errors)
         return None
+    except OSError as exc:
+        errors.append(SourceError(Location(str(file), 1, 1), f"cannot read the rule file: {exc.strerror}"))
+        return None
     if doc.data is None:
         return doc, RuleFile()
     if not isinstance(doc.data, dict):
