@@ -145,6 +145,10 @@ PATTERNS: dict[str, list[tuple[re.Pattern[str], Builder]]] = {
     ],
 }
 _LOCATION_COLLECTIONS = {"zones": "zone", "regions": "region", "locations": "region"}
+# A VM named by another service (serial console, IAP tunnel, OS Login, OS Config) is still the same VM.
+_VM_ANYWHERE = re.compile(
+    rf"projects/(?P<project>{_SEGMENT})/(?:iap_tunnel/)?zones/(?P<zone>{_SEGMENT})/instances/(?P<name>{_SEGMENT})(?:/.*)?"
+)
 
 
 def locate(service: str, name: str, project: str, host: str = "") -> Located:
@@ -159,6 +163,9 @@ def locate(service: str, name: str, project: str, host: str = "") -> Located:
         if match:
             groups = {key: value or "" for key, value in match.groupdict().items()}
             return build(groups, project)
+    vm = _VM_ANYWHERE.fullmatch(name)
+    if vm:
+        return _vm(vm.groupdict(), project)
     return _generic(HOSTS.get(service) or host or f"{service}.googleapis.com", name, project)
 
 

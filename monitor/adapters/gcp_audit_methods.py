@@ -18,11 +18,17 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from monitor.adapters.base import Payload
+from monitor.adapters.gcp_compute import (
+    instance_insert_details,
+    set_metadata_details,
+    set_service_account_details,
+    subnetwork_details,
+)
 
 Details = Callable[[Payload], dict[str, Any]]
 OPEN_RANGES = frozenset({"0.0.0.0/0", "::/0"})
 PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
-FULL_ACCESS_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+MEMBER_KINDS_WITH_DOMAIN = ("user:", "group:", "serviceAccount:", "domain:")
 
 
 def _none(proto: Payload) -> dict[str, Any]:
@@ -44,13 +50,27 @@ def _request(proto: Payload) -> Mapping[str, Any]:
 
 
 def iam_details(proto: Payload) -> dict[str, Any]:
-    """Binding changes, and whether anyone on the internet is granted a role (``details.public``)."""
+    """Binding changes; whether anyone on the internet is granted a role (``details.public``); the members
+    granted (``members_added``) and their domains (``member_domains``), so a rule can tell outside members."""
     deltas = [_mapping(d) for d in _binding_deltas(proto)]
     bindings = [(d.get("action"), {"role": d.get("role", ""), "member": d.get("member", "")}) for d in deltas]
     added = [binding for action, binding in bindings if action == "ADD"]
     removed = [binding for action, binding in bindings if action == "REMOVE"]
-    granted = {b["member"] for b in added} | set(_policy_members(_request(proto)))
-    return {"public": bool(granted & PUBLIC_MEMBERS), "bindings_added": added, "bindings_removed": removed}
+    granted = list(dict.fromkeys([b["member"] for b in added] + list(_policy_members(_request(proto)))))
+    return {
+        "public": bool(set(granted) & PUBLIC_MEMBERS),
+        "bindings_added": added,
+        "bindings_removed": removed,
+        "members_added": granted,
+        "member_domains": sorted({_domain(member) for member in granted} - {""}),
+    }
+
+
+def _domain(member: str) -> str:
+    """``user:eve@evil.example`` -> ``evil.example``; ``domain:example.com`` -> ``example.com``."""
+    if not member.startswith(MEMBER_KINDS_WITH_DOMAIN):
+        return ""
+    return member.partition(":")[2].rpartition("@")[2].lower()
 
 
 def _binding_deltas(proto: Payload) -> Iterator[Any]:
@@ -60,7 +80,7 @@ def _binding_deltas(proto: Payload) -> Iterator[Any]:
 
 def _policy_members(request: Mapping[str, Any]) -> Iterator[str]:
     # A SetIamPolicy request holds the whole new policy; a bucket's defaultObjectAcl applies to new objects.
-    for policy in (request.get("policy"), request.get("defaultObjectAcl")):
+    for policy in (request.get("policy"), request.get("defaultObjectAcl"), request):
         for binding in _mapping(policy).get("bindings") or []:
             yield from _mapping(binding).get("members") or []
 
@@ -111,34 +131,6 @@ def firewall_rule_details(proto: Payload) -> dict[str, Any]:
 
 def firewall_patch_details(proto: Payload) -> dict[str, Any]:
     return _firewall(proto, whole_rule=False)
-
-
-def _service_accounts(accounts: Any) -> dict[str, Any]:
-    accounts = [_mapping(a) for a in accounts or []]
-    scopes = sorted({scope for a in accounts for scope in a.get("scopes") or []})
-    return {
-        "service_accounts": [a.get("email", "") for a in accounts],
-        "scopes": scopes,
-        "full_api_access": FULL_ACCESS_SCOPE in scopes,
-    }
-
-
-def instance_insert_details(proto: Payload) -> dict[str, Any]:
-    return _service_accounts(_request(proto).get("serviceAccounts"))
-
-
-def set_service_account_details(proto: Payload) -> dict[str, Any]:
-    return _service_accounts([_request(proto)])
-
-
-def set_metadata_details(proto: Payload) -> dict[str, Any]:
-    delta = _mapping(_mapping(proto.get("metadata")).get("instanceMetadataDelta"))
-    fields = (
-        ("metadata_keys_added", "addedMetadataKeys"),
-        ("metadata_keys_modified", "modifiedMetadataKeys"),
-        ("metadata_keys_removed", "deletedMetadataKeys"),
-    )
-    return {key: list(delta[field]) for key, field in fields if field in delta}
 
 
 def sql_instance_details(proto: Payload) -> dict[str, Any]:
@@ -202,6 +194,9 @@ _TABLE: dict[str, Method] = {
     "compute.instances.setMetadata": Method("compute", "modified", set_metadata_details),
     "compute.instances.setServiceAccount": Method("compute", "permissions_changed", set_service_account_details),
     "compute.instances.setIamPolicy": Method("compute", "permissions_changed", iam_details),
+    "compute.projects.setCommonInstanceMetadata": Method("compute", "modified", set_metadata_details),
+    "compute.subnetworks.insert": Method("compute", "created", subnetwork_details),
+    "compute.subnetworks.patch": Method("compute", "modified", subnetwork_details),
     "compute.firewalls.insert": Method("compute", "created", firewall_rule_details),
     "compute.firewalls.update": Method("compute", "modified", firewall_rule_details),
     "compute.firewalls.patch": Method("compute", "modified", firewall_patch_details),
@@ -260,4 +255,5 @@ def lookup(method_name: str) -> Method:
         return known
     verb = key.rpartition(".")[2]
     action = next((action for prefix, action in VERBS if verb.startswith(prefix)), "modified")
-    return Method("", action)
+    # Any setIamPolicy (disks, images, snapshots, ...) carries the policy: its grants are worth reading.
+    return Method("", action, iam_details if action == "permissions_changed" else _none)

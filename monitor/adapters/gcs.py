@@ -168,6 +168,10 @@ def _details(event_type: str, obj: Payload) -> dict[str, Any]:
     details.update({key: obj[field] for key, field in _TEXT_FIELDS if obj.get(field) is not None})
     if event_type == "OBJECT_ARCHIVE":
         details["archived"] = True
+    if isinstance(obj.get("customerEncryption"), Mapping):  # a customer-supplied key (CSEK)
+        details.update(encryption="CSEK", customer_key=True)
+    elif obj.get("kmsKeyName"):
+        details.update(encryption="CMEK", kms_key=obj["kmsKeyName"])
     return details
 
 

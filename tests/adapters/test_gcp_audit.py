@@ -127,6 +127,8 @@ SAMPLES = [
                         {"role": "roles/storage.legacyBucketReader", "member": f"projectViewer:{NOTI}"},
                     ],
                     "bindings_removed": [],
+                    "members_added": [f"projectOwner:{NOTI}", f"projectEditor:{NOTI}", f"projectViewer:{NOTI}"],
+                    "member_domains": [],
                 },
             )
         ],
@@ -190,6 +192,8 @@ SAMPLES = [
                     "public": False,
                     "bindings_added": [{"role": "roles/storage.objectViewer", "member": "user:dandrade@ciandt.com"}],
                     "bindings_removed": [],
+                    "members_added": ["user:dandrade@ciandt.com"],
+                    "member_domains": ["ciandt.com"],
                 },
             )
         ],
@@ -213,6 +217,8 @@ SAMPLES = [
                     "public": True,
                     "bindings_added": [{"role": "roles/storage.objectViewer", "member": "allUsers"}],
                     "bindings_removed": [],
+                    "members_added": ["allUsers"],
+                    "member_domains": [],
                 },
             )
         ],
@@ -461,7 +467,8 @@ METHOD_ROWS = [
         Resource("bucket", "//storage.googleapis.com/projects/_/buckets/b1", "b1", "projects/p1"),
         "permissions_changed",
         "",
-        {"public": True, "bindings_added": [], "bindings_removed": []},
+        {"public": True, "bindings_added": [], "bindings_removed": [], "members_added": ["allAuthenticatedUsers"],
+         "member_domains": []},
     ),
     _row(
         "table delete",
@@ -529,7 +536,8 @@ METHOD_ROWS = [
         DATASET,
         "permissions_changed",
         "",
-        {"public": True, "bindings_added": [ALL_USERS_VIEWER], "bindings_removed": []},
+        {"public": True, "bindings_added": [ALL_USERS_VIEWER], "bindings_removed": [], "members_added": ["allUsers"],
+         "member_domains": []},
     ),
     _row(
         "table made private again",
@@ -541,7 +549,8 @@ METHOD_ROWS = [
         TABLE,
         "permissions_changed",
         "",
-        {"public": False, "bindings_added": [], "bindings_removed": [ALL_USERS_VIEWER]},
+        {"public": False, "bindings_added": [], "bindings_removed": [ALL_USERS_VIEWER], "members_added": [],
+         "member_domains": []},
     ),
     _row(
         "sql backups turned off",
@@ -610,7 +619,8 @@ METHOD_ROWS = [
         Resource("project", "//cloudresourcemanager.googleapis.com/projects/p1", "p1", ""),
         "permissions_changed",
         "",
-        {"public": False, "bindings_added": [{"role": "roles/owner", "member": "user:x@y.z"}], "bindings_removed": []},
+        {"public": False, "bindings_added": [{"role": "roles/owner", "member": "user:x@y.z"}], "bindings_removed": [],
+         "members_added": ["user:x@y.z"], "member_domains": ["y.z"]},
     ),
     _row("read: vm get", _compute("v1.compute.instances.get"), VM1, "accessed", "europe-west1", ZONE),
     _row(

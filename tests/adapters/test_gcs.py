@@ -341,6 +341,8 @@ def test_cloudevent_with_numeric_int64s_and_zero_size() -> None:
             "size": 0,
             "content_type": "text/plain",
             "storage_class": "MULTI_REGIONAL",
+            "encryption": "CSEK",  # customerEncryption present: a customer-supplied key
+            "customer_key": True,
         },
     )
 
