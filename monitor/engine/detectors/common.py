@@ -348,8 +348,11 @@ class KeyedDetector(Detector):
             if event is not None:
                 document["c"] = context(event)
         alerts = [self.alert(key, document, change, verdict, event)] if change else []
+        if holds and change:
+            self.remember_episode(document, alerts[0])
         if firing and not holds:
             del document["f"]
+            document.pop("p", None)
             if not self.keeps_context:
                 document.pop("c", None)
         due = self.due(document, now) if holds or firing or self.due_while_quiet else None
@@ -361,13 +364,29 @@ class KeyedDetector(Detector):
             self.state.put(key, document, self.expires(document))
         return alerts
 
+    @staticmethod
+    def remember_episode(document: Document, alert: Alert) -> None:
+        """Keep the episode's facts while it fires: its first and last events, peak count and latest evidence."""
+        first, last = epoch(alert.first_seen), epoch(alert.last_seen)
+        known = document.get("p")
+        if known:
+            first, peak = min(first, known[0]), max(alert.count, known[2])
+        else:
+            peak = alert.count
+        document["p"] = [first, max(last, known[1] if known else last), peak, [[last, i] for i in alert.event_ids]]
+
     def alert(self, key: str, document: Document, change: Change, verdict: Verdict, event: Event | None) -> Alert:
         evidence = self.evidence(document)
         shown = evidence_since(evidence, self.window_start(self.now)) or evidence
         figures = verdict.explanation if verdict.explanation is not None else self.explain(document, self.now)
         explanation = {"detector": self.settings.type, **figures}
-        return detector_alert(self.rule, key, self.settings.group_by, change, count=verdict.count, evidence=shown,
-                              where=document.get("c"), event=event, explanation=explanation, span=verdict.span)
+        count, span = verdict.count, verdict.span
+        episode = document.get("p") if change == "resolved" else None
+        if episode:
+            # Resolved, usually by time passing with the window empty: the alert carries the episode that ended.
+            count, span, shown = count or episode[2], span or (episode[0], episode[1]), shown or episode[3]
+        return detector_alert(self.rule, key, self.settings.group_by, change, count=count, evidence=shown,
+                              where=document.get("c"), event=event, explanation=explanation, span=span)
 
 
 def value_text(value: Any) -> str:

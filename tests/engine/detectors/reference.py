@@ -94,13 +94,22 @@ def walk(events: Sequence[Event], judge: Judge, counts: Callable[[Event], bool] 
     firing: set[Key] = set()
     seen: list[Key] = []
     found: list[Outcome] = []
+    peak: dict[Key, int] = {}  # a resolved alert whose window emptied carries the episode's peak count
+
+    def record(i: int, key: Key, holds: bool, count: int) -> None:
+        change = "updated" if key in firing and holds else "fired" if holds else "resolved"
+        peak[key] = max(peak.get(key, 0), count) if holds else peak.get(key, 0)
+        found.append((i, change, fp(key), count if holds or count else peak[key]))
+        (firing.add if holds else firing.discard)(key)
+        if not holds:
+            peak.pop(key, None)
+
     for i, e in enumerate(events):
         now, before = second_of(e), list(events[:i])
         for key in seen:
             holds, count = judge(key, before, now)
             if holds != (key in firing):
-                found.append((i, "fired" if holds else "resolved", fp(key), count))
-                (firing.add if holds else firing.discard)(key)
+                record(i, key, holds, count)
         key = e.resource.parent
         if not counts(e):
             continue
@@ -108,9 +117,7 @@ def walk(events: Sequence[Event], judge: Judge, counts: Callable[[Event], bool] 
             seen.append(key)
         holds, count = judge(key, [*before, e], now)
         if holds or key in firing:
-            change = "updated" if key in firing and holds else "fired" if holds else "resolved"
-            found.append((i, change, fp(key), count))
-            (firing.add if holds else firing.discard)(key)
+            record(i, key, holds, count)
     return sorted(found)
 
 

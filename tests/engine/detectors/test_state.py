@@ -90,7 +90,7 @@ def test_the_alert_fires_exactly_once_across_a_restart_mid_window(rules: list[Lo
     second.flush("6")
     third = StatefulRunner(rules, CachedState(open_sqlite(tmp_path / "m.db")))
     assert changes(third.observe(deletions(6, 1, 120))) == [("mass-deletion", "updated", 7)]
-    assert changes(third.advance(ref.BASE + timedelta(minutes=10))) == [("mass-deletion", "resolved", 0)]
+    assert changes(third.advance(ref.BASE + timedelta(minutes=10))) == [("mass-deletion", "resolved", 7)]
 
 
 def test_a_crash_before_flush_is_made_good_by_replaying_the_log(rules: list[LoadedRule], tmp_path: Path) -> None:
@@ -140,7 +140,12 @@ def test_the_engine_raises_single_event_and_detector_alerts(rules: list[LoadedRu
     engine = Engine(rules)
     alerts = engine.alerts(deletions(0, 5, 0))
     assert changes(alerts) == [("object-deleted", "single", 1)] * 5 + [("mass-deletion", "fired", 5)]
-    assert changes(engine.advance(ref.BASE + timedelta(minutes=6))) == [("mass-deletion", "resolved", 0)]
+    [resolved] = engine.advance(ref.BASE + timedelta(minutes=6))
+    assert (resolved.rule, resolved.status, resolved.count) == ("mass-deletion", "resolved", 5)
+    # the episode's facts, not the empty window's: first and last deletion, and their ids
+    firing = alerts[-1]
+    assert (resolved.first_seen, resolved.last_seen) == (firing.first_seen, firing.last_seen)
+    assert resolved.first_seen.year > 1970 and resolved.event_ids == firing.event_ids
 
 
 def test_deadlines_keep_the_earliest_time_asked_for_each_key() -> None:

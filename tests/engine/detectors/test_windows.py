@@ -64,7 +64,7 @@ def test_threshold_fires_once_per_burst_updates_resolves_and_fires_again() -> No
     found = ref.drive(det, ref.stream(burst + quiet_then_burst))
     changes = [(i, a.explanation["change"], a.status, a.count) for i, a in found]
     assert changes == [(2, "fired", "firing", 3), (3, "updated", "firing", 4), (4, "updated", "firing", 5),
-                       (5, "resolved", "resolved", 0), (7, "fired", "firing", 3)]
+                       (5, "resolved", "resolved", 5), (7, "fired", "firing", 3)]
     assert len({a.fingerprint for _, a in found}) == 1
 
 
