@@ -110,6 +110,16 @@ def _snapshot(where: Where, name: str) -> Resource:
     return Resource("snapshot", arn if name else "", name.rpartition(":")[2], where.account)
 
 
+def _load_balancer(where: Where, name: str) -> Resource:
+    """Classic load balancers are named, v2 ones given by ARN."""
+    return Resource("load_balancer", name if name.startswith("arn:") else "", name.rpartition("/")[2], where.account)
+
+
+def _database(where: Where, name: str) -> Resource:
+    arn = f"arn:aws:rds:{where.region}:{where.account}:db:{name}" if name else ""
+    return Resource("database_instance", arn, name, where.account)
+
+
 def _account(where: Where, name: str) -> Resource:
     return Resource("account", where.account, where.account, "")
 
@@ -130,6 +140,8 @@ BUILDERS: dict[str, Callable[[Where, str], Resource]] = {
     **{kind: _ec2(kind) for kind in ARN_TYPES},
     "snapshot": _snapshot,
     "account": _account,
+    "load_balancer": _load_balancer,
+    "database_instance": _database,
     "bucket": _bucket,
     "object": _object,
     "table": _from_arn("table", dynamodb_table_arn, ":table/"),

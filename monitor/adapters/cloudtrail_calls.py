@@ -195,6 +195,41 @@ def _rules(direction: str, opening: bool) -> Details:
     return details
 
 
+def _acl_entry(record: Record, name: str) -> dict[str, Any]:
+    """CreateNetworkAclEntry / ReplaceNetworkAclEntry: a subnet firewall rule; protocol -1 is every port."""
+    params = request(record)
+    cidrs = [c for c in (params.get("cidrBlock"), params.get("ipv6CidrBlock")) if isinstance(c, str)]
+    protocol, allow = str(params.get("aclProtocol", params.get("protocol", ""))), params.get("ruleAction") == "allow"
+    whole = protocol in WORLD_PROTOCOLS or protocol == "-1"
+    ports = first(params, "portRange")
+    span = {"from": 0, "to": 65535} if whole or not isinstance(ports, Mapping) else {
+        "from": _port(ports.get("from")), "to": _port(ports.get("to"))}
+    return {
+        "direction": "egress" if as_bool(params.get("egress")) else "ingress",
+        "rule_action": str(params.get("ruleAction", "")),
+        "cidrs": cidrs,
+        "ports": [{**span, "protocol": protocol}],
+        "open_to_world": allow and any(_is_world(cidr) for cidr in cidrs),
+    }
+
+
+def _db_group_ingress(record: Record, name: str) -> dict[str, Any]:
+    """RDS and ElastiCache (EC2-Classic style) security groups: a CIDR or an EC2 group is let in."""
+    params = request(record)
+    cidrs = [c for c in (params.get("cIDRIP"),) if isinstance(c, str)]
+    return {"direction": "ingress", "cidrs": cidrs, "open_to_world": any(_is_world(cidr) for cidr in cidrs)}
+
+
+def _restore(record: Record, name: str) -> dict[str, Any]:
+    params = request(record)
+    found = {"snapshot": params.get("dBSnapshotIdentifier"), "public": params.get("publiclyAccessible")}
+    return {key: as_bool(value) if key == "public" else value for key, value in found.items() if value is not None}
+
+
+def _load_balancer_groups(record: Record, name: str) -> dict[str, Any]:
+    return {"security_groups": [g for g in values_at(request(record), "securityGroups") if isinstance(g, str)]}
+
+
 BUCKET = ("requestParameters.bucketName",)
 OBJECT = ("requestParameters.key",)
 TABLE = ("requestParameters.tableName", "responseElements.tableDescription.tableName")
@@ -209,6 +244,9 @@ GROUP = (
 NEW_GROUP = ("responseElements.groupId", "requestParameters.groupName")
 TRAIL = ("requestParameters.name", "requestParameters.trailName")
 SNAPSHOT, IMAGE = ("requestParameters.snapshotId",), ("requestParameters.imageId",)
+NACL = ("requestParameters.networkAclId",)
+DB_GROUP, CACHE_GROUP = ("requestParameters.dBSecurityGroupName",), ("requestParameters.cacheSecurityGroupName",)
+LOAD_BALANCER = ("requestParameters.loadBalancerName", "requestParameters.loadBalancerArn")
 DB_SNAPSHOT = ("requestParameters.dBSnapshotIdentifier",)
 DB_CLUSTER_SNAPSHOT = ("requestParameters.dBClusterSnapshotIdentifier",)
 SHARED, DB_SHARED = cloudtrail_sharing.ec2_permission, cloudtrail_sharing.rds_permission
@@ -259,6 +297,29 @@ CALLS: dict[tuple[str, str], Call] = {
     ("ec2", "RevokeSecurityGroupEgress"): Call("security_group", "permissions_changed", GROUP, EGRESS_CLOSED),
     ("ec2", "CreateSecurityGroup"): Call("security_group", "created", NEW_GROUP, _new_group),
     ("ec2", "DeleteSecurityGroup"): Call("security_group", "deleted", GROUP),
+    ("ec2", "DescribeInstanceAttribute"): Call("vm", "accessed", INSTANCE, _attribute),
+    ("ec2", "CreateNetworkAclEntry"): Call("network_acl", "permissions_changed", NACL, _acl_entry),
+    ("ec2", "ReplaceNetworkAclEntry"): Call("network_acl", "permissions_changed", NACL, _acl_entry),
+    ("ec2", "DeleteNetworkAclEntry"): Call("network_acl", "permissions_changed", NACL),
+    ("rds", "CreateDBSecurityGroup"): Call("security_group", "created", DB_GROUP),
+    ("rds", "DeleteDBSecurityGroup"): Call("security_group", "deleted", DB_GROUP),
+    ("rds", "AuthorizeDBSecurityGroupIngress"): Call(
+        "security_group", "permissions_changed", DB_GROUP, _db_group_ingress
+    ),
+    ("rds", "RevokeDBSecurityGroupIngress"): Call("security_group", "permissions_changed", DB_GROUP),
+    ("rds", "RestoreDBInstanceFromDBSnapshot"): Call(
+        "database_instance", "created", ("requestParameters.dBInstanceIdentifier",), _restore
+    ),
+    ("elasticache", "CreateCacheSecurityGroup"): Call("security_group", "created", CACHE_GROUP),
+    ("elasticache", "DeleteCacheSecurityGroup"): Call("security_group", "deleted", CACHE_GROUP),
+    ("elasticache", "AuthorizeCacheSecurityGroupIngress"): Call("security_group", "permissions_changed", CACHE_GROUP),
+    ("elasticache", "RevokeCacheSecurityGroupIngress"): Call("security_group", "permissions_changed", CACHE_GROUP),
+    ("elasticloadbalancing", "ApplySecurityGroupsToLoadBalancer"): Call(
+        "load_balancer", "permissions_changed", LOAD_BALANCER, _load_balancer_groups
+    ),
+    ("elasticloadbalancing", "SetSecurityGroups"): Call(
+        "load_balancer", "permissions_changed", LOAD_BALANCER, _load_balancer_groups
+    ),
     ("ec2", "ModifySnapshotAttribute"): Call("snapshot", "permissions_changed", SNAPSHOT, SHARED),
     ("ec2", "ResetSnapshotAttribute"): Call("snapshot", "permissions_changed", SNAPSHOT, SHARED),
     ("ec2", "ModifyImageAttribute"): Call("image", "permissions_changed", IMAGE, SHARED),

@@ -98,6 +98,19 @@ def _rules(rules: Any) -> list[str]:
     return out
 
 
+def _port_ranges(rules: Any) -> list[dict[str, Any]]:
+    """Allow entries as ``{protocol, from, to}``, as the AWS adapters give them: no ports is every port."""
+    out: list[dict[str, Any]] = []
+    for rule in rules or []:
+        protocol = str(_mapping(rule).get("IPProtocol", ""))
+        ports = [str(port) for port in _mapping(rule).get("ports") or []]
+        for port in ports or ["0-65535"]:
+            low, _, high = port.partition("-")
+            if low.isdigit() and (high.isdigit() or not high):
+                out.append({"protocol": protocol, "from": int(low), "to": int(high or low)})
+    return out
+
+
 # Audit logs pluralise repeated fields (``alloweds``); the API resource does not (``allowed``).
 RULE_FIELDS = (("allowed", ("alloweds", "allowed")), ("denied", ("denieds", "denied")))
 
@@ -114,6 +127,8 @@ def _firewall(proto: Payload, *, whole_rule: bool) -> dict[str, Any]:
         present = [field for field in fields if field in request]
         if present:
             details[key] = _rules(request[present[0]])
+            if key == "allowed":
+                details["ports"] = _port_ranges(request[present[0]])
     sources = ("sourceRanges", "sourceTags", "sourceServiceAccounts")
     ranges = list(request.get("sourceRanges") or [])
     if whole_rule and direction == "INGRESS" and not any(request.get(s) for s in sources):

@@ -12,6 +12,7 @@ from monitor.events import Resource
 
 ACCOUNT, REGION, FOREIGN = "111122223333", "eu-west-1", "999988887777"
 BUCKET_ARN = "arn:aws:s3:::media"
+LB_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/web/50dc6c"
 
 
 def _record(name: str, source: str, request: Any = None, response: Any = None, **extra: Any) -> dict[str, Any]:
@@ -371,6 +372,83 @@ CASES: list[Any] = [
             )
         ],
         id="run-instances-with-user-data",
+    ),
+    pytest.param(
+        _record(
+            "CreateNetworkAclEntry",
+            "ec2",
+            {
+                "networkAclId": "acl-0abc",
+                "ruleNumber": 100,
+                "egress": False,
+                "ruleAction": "allow",
+                "aclProtocol": "6",
+                "cidrBlock": "0.0.0.0/0",
+                "portRange": {"from": 22, "to": 22},
+            },
+        ),
+        [
+            (
+                "e-1",
+                _ec2("network_acl", "network-acl", "acl-0abc"),
+                "permissions_changed",
+                {
+                    "direction": "ingress",
+                    "rule_action": "allow",
+                    "cidrs": ["0.0.0.0/0"],
+                    "ports": [{"from": 22, "to": 22, "protocol": "6"}],
+                    "open_to_world": True,
+                },
+            )
+        ],
+        id="network-acl-entry-opens-ssh",
+    ),
+    pytest.param(
+        _record("AuthorizeDBSecurityGroupIngress", "rds", {"dBSecurityGroupName": "legacy-db", "cIDRIP": "0.0.0.0/0"}),
+        [
+            (
+                "e-1",
+                Resource("security_group", "", "legacy-db", ACCOUNT),
+                "permissions_changed",
+                {"direction": "ingress", "cidrs": ["0.0.0.0/0"], "open_to_world": True},
+            )
+        ],
+        id="rds-security-group-opened",
+    ),
+    pytest.param(
+        _record(
+            "RestoreDBInstanceFromDBSnapshot",
+            "rds",
+            {"dBInstanceIdentifier": "copy", "publiclyAccessible": True, "dBSnapshotIdentifier": "orders-final"},
+        ),
+        [
+            (
+                "e-1",
+                Resource("database_instance", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:copy", "copy", ACCOUNT),
+                "created",
+                {"snapshot": "orders-final", "public": True},
+            )
+        ],
+        id="rds-public-restore",
+    ),
+    pytest.param(
+        _record(
+            "SetSecurityGroups", "elasticloadbalancing", {"loadBalancerArn": LB_ARN, "securityGroups": ["sg-0abc"]}
+        ),
+        [
+            (
+                "e-1",
+                Resource("load_balancer", LB_ARN, "50dc6c", ACCOUNT),
+                "permissions_changed",
+                {"security_groups": ["sg-0abc"]},
+            )
+        ],
+        id="load-balancer-security-groups",
+    ),
+    pytest.param(
+        _record("DescribeInstanceAttribute", "ec2", {"instanceId": "i-0abc", "attribute": "userData"}, readOnly=True),
+        [("e-1", VM, "accessed", {"read_only": True, "attribute": "userData"})],
+        id="user-data-read",
     ),
 ]
 

@@ -378,7 +378,8 @@ METHOD_ROWS = [
         FIREWALL,
         "created",
         "",
-        {"direction": "INGRESS", "allowed": ["tcp:22"], "source_ranges": ["0.0.0.0/0"], "open_to_world": True},
+        {"direction": "INGRESS", "allowed": ["tcp:22"], "ports": [{"protocol": "tcp", "from": 22, "to": 22}],
+         "source_ranges": ["0.0.0.0/0"], "open_to_world": True},
     ),
     _row(
         "firewall insert naming no source takes the API default 0.0.0.0/0",
@@ -389,6 +390,11 @@ METHOD_ROWS = [
         {
             "direction": "INGRESS",
             "allowed": ["tcp:80", "tcp:8000-8080", "icmp"],
+            "ports": [
+                {"protocol": "tcp", "from": 80, "to": 80},
+                {"protocol": "tcp", "from": 8000, "to": 8080},
+                {"protocol": "icmp", "from": 0, "to": 65535},
+            ],
             "source_ranges": ["0.0.0.0/0"],
             "open_to_world": True,
         },
@@ -399,7 +405,8 @@ METHOD_ROWS = [
         FIREWALL,
         "created",
         "",
-        {"direction": "INGRESS", "allowed": ["tcp:5432"], "source_ranges": [], "open_to_world": False},
+        {"direction": "INGRESS", "allowed": ["tcp:5432"], "ports": [{"protocol": "tcp", "from": 5432, "to": 5432}],
+         "source_ranges": [], "open_to_world": False},
     ),
     _row(
         "firewall insert egress to anywhere",
@@ -407,7 +414,8 @@ METHOD_ROWS = [
         FIREWALL,
         "created",
         "",
-        {"direction": "EGRESS", "allowed": ["all"], "source_ranges": [], "open_to_world": False},
+        {"direction": "EGRESS", "allowed": ["all"], "ports": [{"protocol": "all", "from": 0, "to": 65535}],
+         "source_ranges": [], "open_to_world": False},
     ),
     _row(
         "firewall update, whole rule",
@@ -423,7 +431,8 @@ METHOD_ROWS = [
         FIREWALL,
         "modified",
         "",
-        {"direction": "INGRESS", "allowed": ["tcp:3389"], "source_ranges": ["10.0.0.0/8"], "open_to_world": False},
+        {"direction": "INGRESS", "allowed": ["tcp:3389"], "ports": [{"protocol": "tcp", "from": 3389, "to": 3389}],
+         "source_ranges": ["10.0.0.0/8"], "open_to_world": False},
     ),
     _row(
         "firewall patch opening to IPv6 world",
