@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from monitor.limits import MAX_EPOCH_SECONDS, MAX_TIME, MIN_EPOCH_SECONDS, MIN_TIME
+
 ACTIONS = frozenset(
     {"created", "deleted", "modified", "permissions_changed", "state_changed", "accessed"}
 )
 OUTCOMES = frozenset({"success", "failure"})
 PROVIDERS = frozenset({"aws", "gcp", "azure"})
+
+
+class InvalidEvent(ValueError):
+    """An adapter built an event with a field of the wrong type or an unknown value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +38,14 @@ class Actor:
     user_agent: str = ""
 
 
+class _SerializedOnce:
+    """A slot outside the dataclass fields (so not compared, copied by ``replace`` or shown) for ``to_json``."""
+
+    __slots__ = ("_json",)
+
+
 @dataclass(frozen=True, slots=True)
-class Event:
+class Event(_SerializedOnce):
     id: str
     time: datetime
     provider: str
@@ -49,16 +61,52 @@ class Event:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Refuse what the store, the rules and the templates could not take: a wrong type or an unknown value."""
+        resource, actor, time = self.resource, self.actor, self.time
+        if not (
+            isinstance(self.id, str) and self.id and isinstance(time, datetime) and time.tzinfo is not None
+            and isinstance(self.provider, str) and isinstance(self.account, str) and isinstance(self.region, str)
+            and isinstance(self.service, str) and isinstance(self.action, str) and isinstance(self.operation, str)
+            and isinstance(self.outcome, str) and isinstance(resource, Resource) and isinstance(resource.kind, str)
+            and isinstance(resource.id, str) and isinstance(resource.name, str) and isinstance(resource.parent, str)
+            and isinstance(actor, Actor) and isinstance(actor.id, str) and isinstance(actor.type, str)
+            and isinstance(actor.ip, str) and isinstance(actor.user_agent, str)
+            and (type(self.details) is dict or isinstance(self.details, Mapping))
+            and (type(self.raw) is dict or isinstance(self.raw, Mapping))
+            and MIN_TIME <= time <= MAX_TIME
+            and self.action in ACTIONS and self.outcome in OUTCOMES and self.provider in PROVIDERS
+        ):
+            raise InvalidEvent(self._what_is_wrong())
+
+    def _what_is_wrong(self) -> str:
+        if not isinstance(self.id, str):
+            return f"event id must be a string, got {type(self.id).__name__}"
         if not self.id:
-            raise ValueError("event id must not be empty")
-        if self.time.tzinfo is None:
-            raise ValueError(f"event {self.id}: time must be timezone-aware")
-        if self.action not in ACTIONS:
-            raise ValueError(f"event {self.id}: unknown action {self.action!r}")
-        if self.outcome not in OUTCOMES:
-            raise ValueError(f"event {self.id}: unknown outcome {self.outcome!r}")
-        if self.provider not in PROVIDERS:
-            raise ValueError(f"event {self.id}: unknown provider {self.provider!r}")
+            return "event id must not be empty"
+        return f"event {self.id[:100]}: {self._wrong_field()}"
+
+    def _wrong_field(self) -> str:
+        if not isinstance(self.time, datetime) or self.time.tzinfo is None:
+            return f"time must be timezone-aware, got {type(self.time).__name__}"
+        for name, value, kind, kind_name in self._typed_fields():
+            if not isinstance(value, kind):
+                return f"{name} must be {kind_name}, got {type(value).__name__}"
+        if not MIN_TIME <= self.time <= MAX_TIME:
+            return f"time {self.time.isoformat()} outside {format_time(MIN_TIME)}..{format_time(MAX_TIME)}"
+        for name, known in (("action", ACTIONS), ("outcome", OUTCOMES), ("provider", PROVIDERS)):
+            if getattr(self, name) not in known:
+                return f"unknown {name} {getattr(self, name)!r}"
+        return "invalid"  # not reached: __post_init__ checks nothing else
+
+    def _typed_fields(self) -> Iterator[tuple[str, object, type, str]]:
+        for name in _TEXT_FIELDS:
+            yield name, getattr(self, name), str, "a string"
+        for name, part, kind in (("resource", self.resource, Resource), ("actor", self.actor, Actor)):
+            yield name, part, kind, f"a {kind.__name__}"
+            for slot in kind.__slots__ if isinstance(part, kind) else ():
+                yield f"{name}.{slot}", getattr(part, slot), str, "a string"
+        yield "details", self.details, Mapping, "a mapping"
+        yield "raw", self.raw, Mapping, "a mapping"
 
     def get(self, path: str, default: Any = None) -> Any:
         """Read a dotted field such as ``resource.parent`` or ``details.state``."""
@@ -94,7 +142,18 @@ class Event:
         return data
 
     def to_json(self, *, with_raw: bool = True) -> bytes:
-        return orjson.dumps(self.to_dict(with_raw=with_raw))
+        """Serialized once: the intake checks every event serializes, the store writes the same bytes.
+
+        Raises TypeError (orjson.JSONEncodeError) for what JSON cannot hold: nesting past 254 levels, an
+        integer past 64 bits, a string with lone surrogates, a value that is not JSON.
+        """
+        if not with_raw:
+            return orjson.dumps(self.to_dict(with_raw=False))
+        serialized: bytes | None = getattr(self, "_json", None)
+        if serialized is None:
+            serialized = orjson.dumps(self.to_dict())
+            object.__setattr__(self, "_json", serialized)
+        return serialized
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
@@ -142,7 +201,7 @@ class Event:
 _FIELD_NAMES: dict[type, frozenset[str]] = {
     t: frozenset(t.__slots__) for t in (Event, Resource, Actor)
 }
-
+_TEXT_FIELDS = ("provider", "account", "region", "service", "action", "operation", "outcome")
 
 def _slots_dict(obj: Resource | Actor) -> dict[str, str]:
     return {name: getattr(obj, name) for name in obj.__slots__}
@@ -158,8 +217,16 @@ def sortable_time(value: datetime) -> str:
 
 
 def parse_time(value: str | int | float) -> datetime:
-    """ISO 8601 (with ``Z`` or an offset, up to nanoseconds) or epoch seconds, as an aware UTC time."""
-    if isinstance(value, int | float):
+    """ISO 8601 (with ``Z`` or an offset, up to nanoseconds) or epoch seconds, as an aware UTC time.
+
+    Raises ValueError, and nothing else, for anything else or a time outside [MIN_TIME, MAX_TIME].
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"a time is ISO 8601 text or epoch seconds, not {type(value).__name__}")
+    if not isinstance(value, str):
+        if not MIN_EPOCH_SECONDS <= value <= MAX_EPOCH_SECONDS:  # also refuses NaN
+            shown = repr(value) if abs(value) < 1e30 else "of more than 30 digits"
+            raise ValueError(f"epoch seconds {shown} outside {format_time(MIN_TIME)}..{format_time(MAX_TIME)}")
         return datetime.fromtimestamp(value, UTC)
     text = value.strip()
     if "." in text:  # Python keeps microseconds; providers send up to nanoseconds
@@ -169,4 +236,10 @@ def parse_time(value: str | int | float) -> datetime:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        in_utc: datetime | None = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        in_utc = None
+    if in_utc is None or not MIN_TIME <= in_utc <= MAX_TIME:
+        raise ValueError(f"time {value[:40]!r} outside {format_time(MIN_TIME)}..{format_time(MAX_TIME)}")
+    return in_utc

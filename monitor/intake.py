@@ -1,18 +1,23 @@
-"""Messages in, events recorded: decode, normalize, and keep what cannot be read as dead letters."""
+"""Messages in, events recorded: decode, normalize, and keep what cannot be read as dead letters.
+
+Only a failure of the store leaves ``Intake.__call__``: a payload that cannot be read, for any reason, is a dead
+letter recorded in the same transaction as the batch's events, so the batch can be acknowledged.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
 
-import orjson
-
-from monitor.adapters import UnreadablePayload, normalize
+from monitor.adapters.base import AdapterFailed, UnreadablePayload, describe
 from monitor.events import Event
 from monitor.inputs.base import Message
+from monitor.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_PAYLOAD_BYTES
+from monitor.payloads import read_payload, storable_text
 from monitor.store.base import NewDeadLetter, Store
 
 log = logging.getLogger(__name__)
+MAX_REASON_CHARS = 1000
 
 
 class Intake:
@@ -30,15 +35,30 @@ class Intake:
         dead: list[NewDeadLetter] = []
         for message in messages:
             try:
-                events.extend(normalize(orjson.loads(message.body)))
-            except (orjson.JSONDecodeError, UnreadablePayload) as exc:
-                reason = f"not JSON: {exc}" if isinstance(exc, orjson.JSONDecodeError) else str(exc)
-                log.warning("dead letter from %s: %s", message.source, reason)
-                body = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else message.body
-                dead.append(NewDeadLetter(message.source, reason, body))
+                events.extend(read_payload(message.body))
+            except UnreadablePayload as exc:
+                log_refusal(message.source, exc)
+                dead.append(dead_letter(message.source, str(exc), message.body))
+            except Exception as exc:  # a bug outside the adapters: still only this message's problem
+                log.exception("intake failed on %s", message.source)
+                dead.append(dead_letter(message.source, f"intake failed: {describe(exc)}", message.body))
         new = self.store.record(events, dead)
         self.recorded += len(new)
         self.duplicates += len(events) - len(new)
         self.dead += len(dead)
         if new and self.on_new_events:
             self.on_new_events(new)
+
+
+def log_refusal(source: str, exc: UnreadablePayload) -> None:
+    if isinstance(exc, AdapterFailed) or isinstance(exc.__cause__, AdapterFailed):
+        log.error("dead letter from %s: %s", source, exc, exc_info=exc)
+    else:
+        log.warning("dead letter from %s: %s", source, exc)
+
+
+def dead_letter(source: str, reason: str, body: bytes | str) -> NewDeadLetter:
+    """A dead letter the store can always take: text only, undecodable bytes escaped, a huge payload cut short."""
+    if len(body) > MAX_PAYLOAD_BYTES:
+        body = body[:DEAD_LETTER_EXCERPT_BYTES]
+    return NewDeadLetter(storable_text(source), storable_text(reason[:MAX_REASON_CHARS]), storable_text(body))

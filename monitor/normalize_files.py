@@ -5,28 +5,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, TextIO
 
-import orjson
-
-from monitor.adapters import UnreadablePayload, normalize
+from monitor.adapters import UnreadablePayload
 from monitor.events import Event
 from monitor.inputs.files import read_messages
+from monitor.payloads import read_payload, storable_text
 
 
 def _events(paths: Iterable[str], err: TextIO, failures: list[str]) -> Iterator[Event]:
-    """Every event of every payload; each unreadable file or payload is named on ``err`` and counted."""
+    """Every event of every payload; each unreadable file or payload is named on ``err`` and counted.
+
+    A bad payload (bad bytes, not JSON, over a limit, unreadable by its adapter) is skipped, and the rest of
+    its file is still read.
+    """
     for path in paths:
         try:
-            messages = list(read_messages(path))
+            for message in read_messages(path):
+                try:
+                    events = read_payload(message.body)
+                except UnreadablePayload as exc:
+                    err.write(f"{storable_text(message.source)}: {storable_text(str(exc))}\n")
+                    failures.append(message.source)
+                    continue
+                yield from events
         except OSError as exc:
-            err.write(f"{path}: cannot read: {exc.strerror}\n")
+            err.write(f"{storable_text(path)}: cannot read: {exc.strerror}\n")
             failures.append(path)
-            continue
-        for message in messages:
-            try:
-                yield from normalize(orjson.loads(message.body))
-            except (orjson.JSONDecodeError, UnreadablePayload) as exc:
-                err.write(f"{message.source}: {exc}\n")
-                failures.append(message.source)
 
 
 def normalize_files(paths: Iterable[str], out: BinaryIO, err: TextIO) -> int:

@@ -35,6 +35,11 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
     store.close()
 
 
+def binary_stdin(data: bytes) -> io.TextIOWrapper:
+    """Standard input as a process has it: text over a byte stream, which the file input reads."""
+    return io.TextIOWrapper(io.BytesIO(data))
+
+
 def payloads(messages: list[Message]) -> list[Any]:
     return [json.loads(m.body) for m in messages]
 
@@ -66,7 +71,7 @@ def test_json_lines_skip_blank_lines_and_keep_line_numbers(tmp_path: Path) -> No
 
 def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = "".join(json.dumps(r) + "\n" for r in records()[:2])
-    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    monkeypatch.setattr("sys.stdin", binary_stdin(lines.encode()))
     messages = list(read_messages("-"))
     assert [m.source for m in messages] == ["file:stdin:1", "file:stdin:2"]
     assert payloads(messages) == records()[:2]
@@ -94,7 +99,7 @@ def test_bad_line_is_dead_lettered_and_the_rest_recorded(tmp_path: Path, store: 
 
 
 def test_stdin_through_the_daemon(monkeypatch: pytest.MonkeyPatch, store: SqliteStore) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(load_payload(SAMPLE))))
+    monkeypatch.setattr("sys.stdin", binary_stdin(json.dumps(load_payload(SAMPLE)).encode()))
     intake = daemon.run(Config(inputs=[FileInput(path="-")], base_dir="/somewhere"), once=True, store=store)
     assert [stored.event.id for stored in store.read_events()] == IDS
     assert intake.recorded == 3

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from monitor import jsondoc
 from monitor.adapters.base import Payload, UnreadablePayload, adapter, normalize
 from monitor.events import Event
 
 
 def decode_json(text: Any, where: str) -> Any:
-    """Decode a JSON document held in a string; a mapping is taken as already decoded (docs quirk)."""
+    """Decode a JSON document held in a string, within limits; a mapping is taken as already decoded (docs quirk)."""
     if isinstance(text, dict | list):
         return text
     if not isinstance(text, str | bytes):
         raise UnreadablePayload(f"{where} is {type(text).__name__}, expected a JSON string")
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise UnreadablePayload(f"{where} is not JSON: {str(text)[:80]!r}") from exc
+        return jsondoc.decode(text)
+    except jsondoc.JsonRefused as exc:
+        if exc.limit is not None:
+            raise UnreadablePayload(f"{where}: {exc}") from exc
+        raise UnreadablePayload(f"{where} is not JSON: {text[:80]!r}") from exc
 
 
 @adapter("records", accepts=lambda p: isinstance(p.get("Records"), list))

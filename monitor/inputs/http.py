@@ -1,14 +1,17 @@
 """HTTP push: Pub/Sub push, CloudEvents (binary and structured) and SNS over HTTPS, answered once recorded.
 
-2xx once the sink returned; 5xx when it raised (or a key could not be fetched), so the sender retries;
-4xx for what resending cannot fix, the body kept as a dead letter; 401/403 for senders that could not
-prove who they are, not kept.
+2xx once the sink returned (a payload the intake cannot read is a dead letter by then); 5xx only when the
+store failed (or a signing key could not be fetched), so the sender retries; 4xx for what resending cannot
+fix, the body kept as a dead letter first; 401/403 for senders that could not prove who they are, not kept;
+413 for a body over ``max_body_bytes``, not read. Secrets never reach the log: not the query string (where
+``?token=`` travels), not the Authorization or X-Monitor-Token header, at any level.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,11 +21,20 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
+from monitor import jsondoc
+from monitor.adapters.base import describe
 from monitor.config import HttpInput
 from monitor.inputs.base import Message, Sink
-from monitor.inputs.push_auth import CertsUnavailable, OidcVerifier, Unauthorized, check_shared_secret
+from monitor.inputs.push_auth import (
+    SECRET_HEADER,
+    CertsUnavailable,
+    OidcVerifier,
+    Unauthorized,
+    check_shared_secret,
+)
 from monitor.inputs.sns_verify import BadSnsSignature, MalformedSnsMessage, SnsVerifier, confirm_subscription
-from monitor.store.base import NewDeadLetter, Store
+from monitor.intake import dead_letter
+from monitor.store.base import Store
 
 log = logging.getLogger(__name__)
 CLOUDEVENT_REQUIRED = ("id", "source", "specversion", "type")
@@ -46,10 +58,11 @@ class Refused(Exception):
 
 
 def parse_json(body: bytes) -> Any:
+    """The body's JSON within the intake's limits (size, UTF-8, depth); Refused with the reason otherwise."""
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Refused(400, f"not JSON: {exc}") from None
+        return jsondoc.decode(body)
+    except jsondoc.JsonRefused as exc:
+        raise Refused(400, str(exc)) from None
 
 
 def payload_id(payload: Any) -> str | None:
@@ -104,13 +117,16 @@ class Endpoint:
             check_shared_secret(self.settings.shared_secret, request.query, request.headers)
             message = self.read(request)
         except Unauthorized as exc:
-            log.warning("refused a POST to %s: %s", request.path, exc.reason)
+            log.warning("refused a POST to %s: %s", request.path, redact(exc.reason, request))
             return exc.status
         except Refused as exc:
             return self.dead_letter(request, exc)
         except (CertsUnavailable, OSError) as exc:
-            log.warning("could not check a POST to %s: %s", request.path, exc)
+            log.warning("could not check a POST to %s: %s", request.path, redact(str(exc), request))
             return 503
+        except Exception as exc:  # a bug reading this request: resending it would not help
+            log.error("could not read a POST to %s: %s", request.path, redact(describe(exc), request))
+            return self.dead_letter(request, Refused(400, f"unreadable request: {describe(exc)}"))
         return 200 if message is None else self.deliver(message)
 
     def deliver(self, message: Message) -> int:
@@ -122,8 +138,9 @@ class Endpoint:
         return 204
 
     def dead_letter(self, request: Request, refused: Refused) -> int:
-        log.warning("dead letter from a POST to %s: %s", request.path, refused.reason)
-        letter = NewDeadLetter(f"http:{request.path}", refused.reason, request.body.decode("utf-8", "replace"))
+        reason = redact(refused.reason, request)
+        log.warning("dead letter from a POST to %s: %s", request.path, reason)
+        letter = dead_letter(f"http:{request.path}", reason, request.body)
         try:
             self.store.record([], [letter])
         except Exception:
@@ -166,6 +183,25 @@ class Endpoint:
         return None
 
 
+def redact(text: str, request: Request) -> str:
+    """``text`` without the credentials this request presented (a library may quote a token it refused)."""
+    secrets = [value for values in request.query.values() for value in values]
+    for name in ("authorization", SECRET_HEADER.lower()):
+        value = request.headers.get(name, "")
+        secrets += [value, value.partition(" ")[2].strip()]
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
+def without_query(text: str) -> str:
+    """A request line or URL with every query string (``?token=...``) cut out."""
+    return _QUERY.sub("?<redacted>", text)
+
+
+_QUERY = re.compile(r"\?[^\s\"']*")
+
+
 def source(request: Request, identifier: Any) -> str:
     return f"http:{request.path}#{identifier}" if isinstance(identifier, str) and identifier else f"http:{request.path}"
 
@@ -200,8 +236,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s %s %s", self.address_string(), self.command, urlsplit(self.path).path, code)
+
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+        """What http.server logs besides requests (malformed request lines, timeouts), the query string cut out."""
+        log.debug("%s %s", self.address_string(), without_query(format % args))
 
 
 class HttpSource:
