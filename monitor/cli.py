@@ -130,48 +130,17 @@ def _rule_paths(paths: tuple[str, ...], config_path: str | None) -> list[str]:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
 @click.argument("paths", nargs=-1)
 def validate(config_path: str | None, paths: tuple[str, ...]) -> None:
-    """Check the config, rules and templates; every error as file:line:col: message."""
-    from monitor.engine.loader import RuleErrors, load_rules
+    """Check the config, rules, templates and what the config names; every error as file:line:col: message."""
+    from monitor.checks import validate as check_everything
 
-    errors: list[str] = []
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        errors += [str(e) for e in exc.errors]
-        config = None
-    rule_paths = list(paths) or ([config.resolve(p) for p in config.rules] if config else []) or ["rules"]
-    try:
-        rules = load_rules(rule_paths)
-    except RuleErrors as exc:
-        errors += [str(e) for e in exc.errors]
-        rules = []
-    if config is not None:
-        errors += _check_delivery(config)
-    for line in errors:
+    result = check_everything(config_path, paths)
+    for line in result.errors:
         click.echo(line, err=True)
-    if errors:
-        raise click.ClickException(f"{len(errors)} error(s)")
-    click.echo(f"ok: {len(rules)} rules in {', '.join(rule_paths)}")
-
-
-def _check_delivery(config: Any) -> list[str]:
-    """Templates render against sample alerts and every destination's URLs are accepted by Apprise."""
-    import logging
-
-    from monitor.notify.apprise_send import check_destinations
-    from monitor.notify.templates import Templates
-
-    try:
-        errors = Templates(config.resolve(config.templates) if config.templates else None).check()
-    except FileNotFoundError as exc:
-        errors = [f"templates: folder not found: {exc.filename or config.templates}"]
-    # Apprise logs a URL it cannot load in full, secrets included; our own message names it masked.
-    apprise_log = logging.getLogger("apprise")
-    apprise_log.disabled, was_disabled = True, apprise_log.disabled
-    try:
-        return errors + check_destinations(config.destinations, config.base_dir)
-    finally:
-        apprise_log.disabled = was_disabled
+    for line in result.warnings:
+        click.echo(f"warning: {line}", err=True)
+    if result.errors:
+        raise click.ClickException(f"{len(result.errors)} error(s)")
+    click.echo(f"ok: {result.rules} rules in {', '.join(result.rule_paths)}")
 
 
 @main.command()

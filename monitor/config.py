@@ -120,7 +120,9 @@ class Config(Closed):
 
 
 class ConfigError(YamlErrors):
-    pass
+    def __init__(self, errors: list[SourceError], document: YamlDocument | None = None) -> None:
+        super().__init__(errors)
+        self.document = document  # the file as read, when it was valid YAML, for what else it names
 
 
 def substitute_env(doc: YamlDocument, environ: dict[str, str] | os._Environ[str]) -> list[SourceError]:
@@ -155,9 +157,16 @@ def substitute_env(doc: YamlDocument, environ: dict[str, str] | os._Environ[str]
 
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
     """Read the config file; without one (and no explicit path), the embedded defaults."""
+    return read_config(path, environ)[0]
+
+
+def read_config(
+    path: str | Path | None = None, environ: dict[str, str] | None = None
+) -> tuple[Config, YamlDocument | None]:
+    """The config and the document it was read from (None for the embedded defaults), for located checks."""
     if path is None:
         if not Path(DEFAULT_CONFIG).exists():
-            return Config()
+            return Config(), None
         path = DEFAULT_CONFIG
     try:
         doc = load_yaml_file(path)
@@ -171,10 +180,14 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         errors.append(SourceError(doc.locate(()), "the config must be a mapping of keys to values"))
-    if errors:
-        raise ConfigError(errors)
+        raise ConfigError(errors, doc)
     try:
-        return Config.model_validate({**data, "base_dir": str(Path(path).parent)})
+        config = Config.model_validate({**data, "base_dir": str(Path(path).parent)})
     except ValidationError as exc:
-        raise ConfigError(errors_from_validation(exc, doc, Config)) from None
+        unset = {error.location for error in errors}  # an unset variable's value is "": say so only once
+        found = [e for e in errors_from_validation(exc, doc, Config) if e.location not in unset]
+        raise ConfigError(sorted(errors + found, key=lambda e: (e.location.line, e.location.col)), doc) from None
+    if errors:
+        raise ConfigError(errors, doc)
+    return config, doc
 

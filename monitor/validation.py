@@ -80,6 +80,9 @@ def _message(error: Any, path: Path_, fields: list[str]) -> str:
         return f"{_where(path)}: unknown type {tag!r}{did_you_mean(tag, known)}; known: {', '.join(known)}"
     if kind == "missing":
         return f"missing required key {str(path[-1])!r} in {_where(path[:-1])}"
+    if kind == "literal_error" and isinstance(error.get("input"), str):
+        expected = re.findall(r"'([^']*)'", str(error["ctx"]["expected"]))
+        return f"{_where(path)}: {error['msg']}{did_you_mean(error['input'], expected)}"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{_where(path)}: {message}"
 

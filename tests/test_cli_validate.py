@@ -1,4 +1,5 @@
-"""`monitor validate` end to end: hostile files give located errors, and no secret reaches its output or logs."""
+"""`monitor validate` end to end: every error of the config, the rules and what the config names, in one run,
+located; hostile files refused; no secret in its output or logs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
+from monitor.engine.fields import RESOURCE_KINDS
 
 RULE = "rules:\n  - {id: a, title: A, severity: low, match: {operation: [X]}}\n"
 
@@ -47,8 +49,80 @@ def test_an_invalid_destination_url_is_named_masked_even_at_debug(tmp_path: Path
     scheme = url.split("://", maxsplit=1)[0]
     assert code == 1
     assert output.splitlines() == [
-        f"destination inline: URL 1 ({scheme}://...) is not a valid Apprise URL",
-        f"destination from_env: URL 1 ({scheme}://...) is not a valid Apprise URL",
+        f"{config}:2:11: destination inline: URL 1 ({scheme}://...) is not a valid Apprise URL",
+        f"{config}:3:13: destination from_env: URL 1 ({scheme}://...) is not a valid Apprise URL",
         "Error: 2 error(s)",
     ]
     assert "SECRET" not in output
+
+
+CONFIG_NAMING_WHAT_IS_NOT_THERE = """\
+rules: [rules, more-rules]
+templates: my-templates
+inputs:
+  - {type: file, path: events.jsonl}
+  - {type: file, path: '-'}
+destinations:
+  chat: {urls: ['json://127.0.0.1:9/']}
+routes:
+  destination: chat
+  routes:
+    - {match: {severity: [high]}, destination: pager}
+    - routes: [{destination: mail}]
+"""
+
+
+def test_what_the_config_names_is_checked_and_located_in_one_run(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.yaml").write_text(RULE)
+    config = tmp_path / "monitor.yaml"
+    config.write_text(CONFIG_NAMING_WHAT_IS_NOT_THERE)
+    code, output = validate("--config", str(config))
+    assert code == 1
+    assert output.splitlines() == [
+        f"{config}:1:16: rules path {tmp_path}/more-rules not found",
+        f"{config}:4:24: input file {tmp_path}/events.jsonl not found",
+        f"{config}:11:48: route routes.0 sends to 'pager', which is not under 'destinations:' (known: chat)",
+        f"{config}:12:30: route routes.1.0 sends to 'mail', which is not under 'destinations:' (known: chat)",
+        f"{config}:2:12: templates folder {tmp_path}/my-templates not found",
+        "Error: 5 error(s)",
+    ]
+
+
+def test_an_invalid_config_still_has_its_rules_checked(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.yaml").write_text(RULE.replace("[X]}", "[X], action: [delete]}"))
+    config = tmp_path / "monitor.yaml"
+    config.write_text("rules: [rules]\nstat: sqlite:///m.db\n")
+    code, output = validate("--config", str(config))
+    assert code == 1
+    assert output.splitlines() == [
+        f"{config}:2:1: unknown key 'stat' in the top level (did you mean 'state'?)",
+        f"{tmp_path}/rules/r.yaml:2:71: unknown action 'delete' (did you mean 'deleted'?)",
+        "Error: 2 error(s)",
+    ]
+
+
+def test_no_rule_loaded_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    code, output = validate(str(tmp_path / "empty"))
+    assert (code, output.splitlines()) == (0, [
+        f"warning: no rule loaded from {tmp_path}/empty", f"ok: 0 rules in {tmp_path}/empty"])
+
+
+def test_a_rule_path_given_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    code, output = validate(str(tmp_path / "nowhere"))
+    assert (code, output.splitlines()) == (1, [f"{tmp_path}/nowhere: not found", "Error: 1 error(s)"])
+
+
+def test_a_resource_kind_no_adapter_names_is_a_warning_and_a_typo_an_error(tmp_path: Path) -> None:
+    rules = tmp_path / "r.yaml"
+    rules.write_text(RULE.replace("[X]}", "[X], resource: {kind: [topic, {anything-but: volum}]}}"))
+    code, output = validate(str(rules))
+    assert code == 1
+    assert output.splitlines() == [
+        f"{rules}:2:102: unknown resource kind 'volum' (did you mean 'volume'?)",
+        f"warning: {rules}:2:80: resource kind 'topic' is not one the adapters name ("
+        + ", ".join(sorted(RESOURCE_KINDS)) + "); only a resource kind derived from a GCP resource name can have it",
+        "Error: 1 error(s)",
+    ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
 from monitor.engine.detectors import detector_settings
-from monitor.engine.model import Rule, RuleException, RuleFile
+from monitor.engine.fields import OR_KEY, PatternChecker, check_field_path
+from monitor.engine.model import Rule, RuleFile
 from monitor.engine.patterns import Matcher, PatternError, compile_pattern
 from monitor.engine.references import ReferenceError_, References
 from monitor.registry import UnknownPlugin
@@ -21,6 +23,7 @@ from monitor.yamlsource import Location, Path_, SourceError, YamlDocument, YamlE
 
 RULE_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
+log = logging.getLogger(__name__)
 
 
 class RuleErrors(YamlErrors):
@@ -58,34 +61,70 @@ def _is_rule_file(file: Path, root: Path) -> bool:
     return file.is_file() and file.name.endswith(RULE_SUFFIXES) and not file.name.endswith(TEST_SUFFIXES) and not hidden
 
 
+@dataclass
+class RuleCheck:
+    """What loading found: the rules, and every error and warning of every file, in file order."""
+
+    rules: list[LoadedRule] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    warnings: list[SourceError] = field(default_factory=list)
+
+
 def load_rules(paths: Iterable[str | Path]) -> list[LoadedRule]:
-    """Every enabled rule, compiled; raises RuleErrors with all the errors of all the files."""
-    errors: list[SourceError] = []
-    documents: list[tuple[YamlDocument, RuleFile]] = []
-    for file in rule_files(paths):
-        parsed = _parse(file, errors)
-        if parsed:
-            documents.append(parsed)
-    references = _references(documents, errors)
-    loaded: list[LoadedRule] = []
+    """Every enabled rule, compiled; raises RuleErrors with all the errors of all the files; logs warnings."""
+    checked = check_rules(paths)
+    if checked.errors:
+        raise RuleErrors(checked.errors)
+    for warning in checked.warnings:
+        log.warning("%s", warning)
+    return checked.rules
+
+
+def check_rules(paths: Iterable[str | Path]) -> RuleCheck:
+    """Load every rule file under ``paths`` and check everything in one pass: a rule with a schema error still
+    has its patterns, detector and template checked, and a pattern reports each of its broken fields."""
+    checked = RuleCheck()
+    files = list(rule_files(paths))
+    parsed = [item for item in (_parse(file, checked.errors) for file in files) if item is not None]
+    references = _references(parsed, checked.errors)
+    compiler = _Compiler(references, checked)
     seen: dict[str, Location] = {}
-    for doc, rule_file in documents:
-        for index, rule in enumerate(rule_file.rules):
-            where = doc.locate(("rules", index))
-            if rule.id in seen:
-                errors.append(SourceError(doc.locate(("rules", index, "id")),
-                                          f"duplicate rule id {rule.id!r} (first defined at {seen[rule.id]})"))
+    for item in parsed:
+        for index, raw, rule in item.rules:
+            path: Path_ = ("rules", index)
+            where = item.doc.locate(path)
+            rule_id = raw.get("id")
+            if isinstance(rule_id, str) and rule_id in seen:
+                checked.errors.append(SourceError(item.doc.locate((*path, "id")),
+                                                  f"duplicate rule id {rule_id!r} (first defined at {seen[rule_id]})"))
                 continue
-            seen[rule.id] = where
-            compiled = _compile(rule, ("rules", index), doc, references, errors)
-            if compiled and rule.enabled:
-                loaded.append(LoadedRule(*compiled, location=where))
-    if errors:
-        raise RuleErrors(errors)
-    return loaded
+            if isinstance(rule_id, str):
+                seen[rule_id] = where
+            compiled = compiler.compile(raw, path, item.doc)
+            if rule is not None and compiled is not None and rule.enabled:
+                matcher, exceptions, detect = compiled
+                checked.rules.append(LoadedRule(rule, matcher, tuple(exceptions), detect, location=where))
+    order = {str(file): rank for rank, file in enumerate(files)}
+    checked.errors = _in_file_order(checked.errors, order)
+    checked.warnings = _in_file_order(checked.warnings, order)
+    return checked
 
 
-def _parse(file: Path, errors: list[SourceError]) -> tuple[YamlDocument, RuleFile] | None:
+def _in_file_order(errors: list[SourceError], order: dict[str, int]) -> list[SourceError]:
+    """Each error once, by file (in load order), line and column."""
+    unique = list(dict.fromkeys(errors))
+    return sorted(unique, key=lambda e: (order.get(e.location.file, -1), e.location.line, e.location.col))
+
+
+@dataclass
+class _Parsed:
+    doc: YamlDocument
+    lists: dict[str, Any]
+    macros: dict[str, Any]
+    rules: list[tuple[int, dict[str, Any], Rule | None]]  # index, the mapping as written, the model if valid
+
+
+def _parse(file: Path, errors: list[SourceError]) -> _Parsed | None:
     try:
         doc = load_yaml_file(file)
     except YamlErrors as exc:
@@ -94,26 +133,45 @@ def _parse(file: Path, errors: list[SourceError]) -> tuple[YamlDocument, RuleFil
     except OSError as exc:
         errors.append(SourceError(Location(str(file), 1, 1), f"cannot read the rule file: {exc.strerror}"))
         return None
-    if doc.data is None:
-        return doc, RuleFile()
-    if not isinstance(doc.data, dict):
+    data = {} if doc.data is None else doc.data
+    if not isinstance(data, dict):
         errors.append(SourceError(doc.locate(()), "a rule file is a mapping with 'rules:' (and 'lists:', 'macros:')"))
         return None
-    try:
-        return doc, RuleFile.model_validate(doc.data)
+    raw_rules = data.get("rules", [])
+    try:  # the file's own keys, lists and macros; each rule is validated on its own below
+        head = RuleFile.model_validate({**data, "rules": raw_rules if not isinstance(raw_rules, list) else []})
+        lists, macros = dict(head.lists), dict(head.macros)
     except ValidationError as exc:
         errors.extend(errors_from_validation(exc, doc, RuleFile))
-    return None
+        lists = _entries(data.get("lists"), list)
+        macros = _entries(data.get("macros"), dict)
+    parsed = _Parsed(doc, lists, macros, [])
+    for index, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+        try:
+            rule: Rule | None = Rule.model_validate(raw)
+        except ValidationError as exc:
+            errors.extend(errors_from_validation(exc, doc, Rule, base=("rules", index)))
+            rule = None
+        if isinstance(raw, dict):
+            parsed.rules.append((index, raw, rule))
+    return parsed
 
 
-def _references(documents: list[tuple[YamlDocument, RuleFile]], errors: list[SourceError]) -> References:
+def _entries(table: Any, kind: type) -> dict[str, Any]:
+    """The well-formed entries of a ``lists:`` or ``macros:`` table that failed validation as a whole."""
+    if not isinstance(table, dict):
+        return {}
+    return {name: value for name, value in table.items() if isinstance(name, str) and isinstance(value, kind)}
+
+
+def _references(documents: list[_Parsed], errors: list[SourceError]) -> References:
     lists: dict[str, Any] = {}
     macros: dict[str, Any] = {}
     defined: dict[tuple[str, str], Location] = {}
-    for doc, rule_file in documents:
-        for kind, table, target in (("lists", rule_file.lists, lists), ("macros", rule_file.macros, macros)):
+    for item in documents:
+        for kind, table, target in (("lists", item.lists, lists), ("macros", item.macros, macros)):
             for name, value in table.items():
-                here = doc.locate((kind, name), key=True)
+                here = item.doc.locate((kind, name), key=True)
                 if (kind, name) in defined:
                     message = f"{kind[:-1]} {name!r} is already defined at {defined[kind, name]}"
                     errors.append(SourceError(here, message))
@@ -122,65 +180,100 @@ def _references(documents: list[tuple[YamlDocument, RuleFile]], errors: list[Sou
     return References(lists, macros)
 
 
-def _compile(
-    rule: Rule, path: Path_, doc: YamlDocument, references: References, errors: list[SourceError]
-) -> tuple[Rule, Matcher, tuple[tuple[Matcher, str], ...], BaseModel | None] | None:
-    before = len(errors)
-    matcher = _pattern(rule.match, (*path, "match"), doc, references, errors)
-    exceptions = [_exception(e, (*path, "exceptions", i), doc, references, errors)
-                  for i, e in enumerate(rule.exceptions)]
-    detect = _detect(rule.detect, (*path, "detect"), doc, errors) if rule.detect is not None else None
-    if detect is not None:
-        detect = _detect_patterns(detect, (*path, "detect"), doc, references, errors)
-    if rule.alert and rule.alert.title:
-        _check_template(rule.alert.title, (*path, "alert", "title"), doc, errors)
-    if len(errors) > before or matcher is None:
+Compiled = tuple[Matcher, list[tuple[Matcher, str]], BaseModel | None]
+
+
+class _Compiler:
+    """Patterns, exceptions, detector and title of one rule, from the mapping as written, every error collected."""
+
+    def __init__(self, references: References, checked: RuleCheck) -> None:
+        self.references = references
+        self.fields = PatternChecker(references)
+        self.checked = checked
+
+    def compile(self, raw: dict[str, Any], path: Path_, doc: YamlDocument) -> Compiled | None:
+        before = len(self.checked.errors)
+        match = raw.get("match")
+        matcher = self.pattern(match, (*path, "match"), doc) if isinstance(match, dict) else None
+        exceptions = []
+        for i, exception in enumerate(raw.get("exceptions") or []):
+            pattern = exception.get("match") if isinstance(exception, dict) else None
+            if isinstance(pattern, dict):
+                found = self.pattern(pattern, (*path, "exceptions", i, "match"), doc)
+                if found is not None:
+                    exceptions.append((found, str(exception.get("reason", ""))))
+        detect = raw.get("detect")
+        settings = self.detect(detect, (*path, "detect"), doc) if isinstance(detect, dict) else None
+        alert = raw.get("alert")
+        if isinstance(alert, dict) and isinstance(alert.get("title"), str):
+            _check_template(alert["title"], (*path, "alert", "title"), doc, self.checked.errors)
+        if len(self.checked.errors) > before or matcher is None:
+            return None
+        return matcher, exceptions, settings
+
+    def pattern(self, pattern: dict[str, Any], path: Path_, doc: YamlDocument) -> Matcher | None:
+        """The compiled pattern, or None with every field error, reference error and pattern error located."""
+        before = len(self.checked.errors)
+        for issue in self.fields.check(pattern, path):
+            found = SourceError(doc.locate(issue.path, key=issue.key), issue.message)
+            (self.checked.warnings if issue.warning else self.checked.errors).append(found)
+        matcher = self._compile(pattern, path, doc)
+        if matcher is None:  # the compiler stops at its first error: try each field alone for the others
+            for part in _one_field(pattern):
+                self._compile(part, path, doc)
+        return matcher if len(self.checked.errors) == before else None
+
+    def _compile(self, pattern: dict[str, Any], path: Path_, doc: YamlDocument) -> Matcher | None:
+        try:
+            return compile_pattern(self.references.expand(pattern))
+        except (ReferenceError_, PatternError) as exc:
+            self.checked.errors.append(SourceError(doc.locate((*path, *exc.path), key=True), str(exc)))
         return None
-    return rule, matcher, tuple(e for e in exceptions if e is not None), detect
+
+    def detect(self, spec: dict[str, Any], path: Path_, doc: YamlDocument) -> BaseModel | None:
+        errors = self.checked.errors
+        before = len(errors)
+        for name in ("group_by", "field"):
+            paths = spec.get(name)
+            for i, field_path in (enumerate(paths) if isinstance(paths, list) else [(None, paths)]):
+                problem = check_field_path(field_path) if isinstance(field_path, str) else None
+                if problem:
+                    errors.append(SourceError(doc.locate((*path, name) if i is None else (*path, name, i)), problem))
+        try:
+            settings = detector_settings(spec)
+        except UnknownPlugin as exc:
+            errors.append(SourceError(doc.locate((*path, "type")), str(exc.args[0])))
+            return None
+        try:
+            validated = settings.model_validate(spec)
+        except ValidationError as exc:
+            errors.extend(errors_from_validation(exc, doc, settings, base=path))
+            validated = None
+        for name in getattr(settings, "pattern_fields", ()):  # patterns checked even when other settings fail
+            patterns = spec.get(name)
+            for i, pattern in enumerate(patterns if isinstance(patterns, list) else []):
+                if isinstance(pattern, dict):
+                    self.pattern(pattern, (*path, name, i), doc)
+        if validated is None or len(errors) > before:
+            return None
+        return _expanded_patterns(validated, self.references)
 
 
-def _pattern(
-    pattern: dict[str, Any], path: Path_, doc: YamlDocument, references: References, errors: list[SourceError]
-) -> Matcher | None:
-    try:
-        return compile_pattern(references.expand(pattern))
-    except ReferenceError_ as exc:
-        errors.append(SourceError(doc.locate((*path, *exc.path), key=True), str(exc)))
-    except PatternError as exc:
-        errors.append(SourceError(doc.locate((*path, *exc.path), key=True), str(exc)))
-    return None
+def _one_field(pattern: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The pattern split into patterns of one field each (nested objects followed, ``$or`` kept whole), so that
+    one broken field does not hide the next: the pattern compiler stops at its first error."""
+    for key, value in pattern.items():
+        if isinstance(value, dict) and value and key != OR_KEY:
+            for inner in _one_field(value):
+                yield {key: inner}
+        else:
+            yield {key: value}
 
 
-def _exception(
-    exception: RuleException, path: Path_, doc: YamlDocument, references: References, errors: list[SourceError]
-) -> tuple[Matcher, str] | None:
-    matcher = _pattern(exception.match, (*path, "match"), doc, references, errors)
-    return (matcher, exception.reason) if matcher else None
-
-
-def _detect(spec: dict[str, Any], path: Path_, doc: YamlDocument, errors: list[SourceError]) -> BaseModel | None:
-    try:
-        settings = detector_settings(spec)
-    except UnknownPlugin as exc:
-        errors.append(SourceError(doc.locate((*path, "type")), str(exc.args[0])))
-        return None
-    try:
-        return settings.model_validate(spec)
-    except ValidationError as exc:
-        errors.extend(errors_from_validation(exc, doc, settings, base=path))
-    return None
-
-
-def _detect_patterns(
-    settings: BaseModel, path: Path_, doc: YamlDocument, references: References, errors: list[SourceError]
-) -> BaseModel:
-    """Expand and compile the patterns a detector declares in ``pattern_fields`` (lists of patterns), so
-    their errors point into the rule file; the settings keep the expanded patterns."""
-    expanded: dict[str, list[Any]] = {}
-    for name in getattr(settings, "pattern_fields", ()):
-        patterns = enumerate(getattr(settings, name))
-        matchers = [_pattern(p, (*path, name, i), doc, references, errors) for i, p in patterns]
-        expanded[name] = [dict(m.pattern) if m else {} for m in matchers]
+def _expanded_patterns(settings: BaseModel, references: References) -> BaseModel:
+    """The settings with the patterns a detector declares in ``pattern_fields`` expanded (already checked)."""
+    expanded = {name: [references.expand(p) for p in getattr(settings, name)]
+                for name in getattr(settings, "pattern_fields", ())}
     return settings.model_copy(update=expanded) if expanded else settings
 
 

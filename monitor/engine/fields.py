@@ -1,0 +1,176 @@
+"""The fields a rule can name and the values the closed ones take, checked against rule patterns at load.
+
+Patterns match the normalized event (``monitor.events.Event.to_dict()``): its own fields, the fields of
+``resource`` and ``actor``, and any path under ``details`` and ``raw`` (provider fields, not checked). A
+pattern naming another field, or an exact value no event can have, can never match: for a security tool a
+silent dead rule is the worst outcome, so both are errors with a "did you mean".
+
+``resource.kind`` is the one set that is not closed: the adapters name the kinds below, and a resource the
+GCP tables do not know still gets a kind from its collection (``projects/p/topics/t`` -> ``topic``). So a
+kind close to a known one is an error (a typo), and any other unknown kind is a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from monitor.engine.references import LIST_KEY, MACRO_KEY, References
+from monitor.events import ACTIONS, OUTCOMES, PROVIDERS, Actor, Event, Resource
+from monitor.validation import did_you_mean
+from monitor.yamlsource import Path_
+
+OR_KEY = "$or"
+OPEN_FIELDS = frozenset({"details", "raw"})  # provider fields: any path below them
+OBJECT_FIELDS: dict[str, tuple[str, ...]] = {
+    "resource": tuple(f.name for f in fields(Resource)),
+    "actor": tuple(f.name for f in fields(Actor)),
+}
+EVENT_FIELDS = tuple(f.name for f in fields(Event) if not f.name.startswith("_"))
+FIELD_PATHS = tuple(
+    path for name in EVENT_FIELDS for path in ([f"{name}.{part}" for part in OBJECT_FIELDS[name]]
+                                                if name in OBJECT_FIELDS else [name])
+)
+
+# The kinds the adapters name (grep 'Resource(' and the kind tables in monitor/adapters); add new ones here.
+RESOURCE_KINDS = frozenset({
+    "account", "address", "bucket", "database_instance", "dataset", "firewall", "flow_log", "image",
+    "internet_gateway", "item", "key_pair", "launch_template", "nat_gateway", "network_acl", "network_interface",
+    "object", "route_table", "security_group", "snapshot", "subnet", "table", "trail", "transit_gateway", "vm",
+    "volume", "vpc", "vpc_endpoint", "vpc_peering_connection",
+})
+CLOSED_VALUES: dict[str, tuple[str, frozenset[str]]] = {
+    "action": ("action", ACTIONS),
+    "outcome": ("outcome", OUTCOMES),
+    "provider": ("provider", PROVIDERS),
+    "resource.kind": ("resource kind", RESOURCE_KINDS),
+}
+_OPEN_ENDED = frozenset({"resource.kind"})  # an unknown value without a close match is a warning
+
+
+@dataclass(frozen=True)
+class Issue:
+    path: Path_  # where in the rule file, for the location
+    message: str
+    key: bool = False  # locate the key rather than its value
+    warning: bool = False
+
+
+def _known(choices: Iterable[str]) -> str:
+    return ", ".join(sorted(choices))
+
+
+def unknown_field(path: str, choices: Iterable[str] = (*EVENT_FIELDS, *FIELD_PATHS)) -> str:
+    """The message for a field no event has, suggesting among ``choices`` (the fields at that level)."""
+    return f"unknown field {path!r}" + (did_you_mean(path, choices) or
+                                         f"; event fields: {', '.join(FIELD_PATHS)}, details.*, raw.*")
+
+
+def check_field_path(path: str) -> str | None:
+    """Why a dotted field path (a detector's ``group_by`` or ``field``) names nothing in an event, or None."""
+    top, _, rest = path.partition(".")
+    if top in OPEN_FIELDS or (top in EVENT_FIELDS and not rest):
+        return None
+    if top in OBJECT_FIELDS and rest in OBJECT_FIELDS[top]:
+        return None
+    if top in EVENT_FIELDS and top not in OBJECT_FIELDS:
+        return f"field {top!r} holds a value, not fields; {path!r} is never set"
+    return unknown_field(path)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where the walk is: the field the object sits in, the macro or list it came through, macros entered."""
+
+    scope: str = ""
+    via: str = ""
+    macros: tuple[str, ...] = ()
+    anchor: Path_ | None = None  # inside a macro: the reference, where its errors are reported
+
+    def at(self, path: Path_) -> Path_:
+        return self.anchor if self.anchor is not None else path
+
+    def field(self, key: str) -> str:
+        return f"{self.scope}.{key}" if self.scope else key
+
+
+class PatternChecker:
+    """Field names and closed values of rule patterns, read through macros and lists before they expand."""
+
+    def __init__(self, references: References) -> None:
+        self.references = references
+        self.issues: list[Issue] = []
+
+    def check(self, pattern: Mapping[str, Any], path: Path_) -> list[Issue]:
+        self.issues = []
+        self._object(pattern, path, _Where())
+        return self.issues
+
+    def _object(self, pattern: Mapping[Any, Any], path: Path_, where: _Where) -> None:
+        for key, value in pattern.items():
+            here = (*path, key)
+            if key == MACRO_KEY:
+                self._macros(value, here, where)
+            elif key == OR_KEY and isinstance(value, list):
+                for i, branch in enumerate(value):
+                    if isinstance(branch, Mapping):
+                        self._object(branch, (*here, i), where)
+            elif isinstance(key, str):
+                self._field(where.field(key), value, here, where)
+
+    def _macros(self, names: Any, path: Path_, where: _Where) -> None:
+        """A macro's fields are checked where it is merged; errors point at the reference."""
+        listed = list(enumerate(names)) if isinstance(names, list) else [(None, names)]
+        for i, name in listed:
+            body = self.references.macros.get(name) if isinstance(name, str) else None
+            if isinstance(body, Mapping) and name not in where.macros:  # unknown or looping: expansion says so
+                anchor = where.at(path if i is None else (*path, i))
+                self._object(body, path, _Where(where.scope, f" (in macro {name!r})", (*where.macros, name), anchor))
+
+    def _field(self, field: str, value: Any, path: Path_, where: _Where) -> None:
+        if field.partition(".")[0] in OPEN_FIELDS:
+            return
+        if field not in FIELD_PATHS and field not in OBJECT_FIELDS:
+            level = [f"{where.scope}.{name}" for name in OBJECT_FIELDS[where.scope]] if where.scope else EVENT_FIELDS
+            self.issues.append(Issue(where.at(path), unknown_field(field, level) + where.via, key=True))
+        elif field in OBJECT_FIELDS:
+            if isinstance(value, Mapping):
+                self._object(value, path, _Where(field, where.via, where.macros, where.anchor))
+            elif isinstance(value, list):
+                message = (f"{field!r} holds fields ({', '.join(OBJECT_FIELDS[field])}), not values: "
+                           f"write e.g. {field}: {{{OBJECT_FIELDS[field][0]}: [...]}}{where.via}")
+                self.issues.append(Issue(where.at(path), message, key=True))
+        elif isinstance(value, Mapping):
+            self.issues.append(Issue(where.at(path), f"{field!r} holds a value, not fields: give an array of values, "
+                                           f"e.g. {field}: [...]{where.via}", key=True))
+        elif isinstance(value, list) and field in CLOSED_VALUES:
+            self._values(field, value, path, where)
+
+    def _values(self, field: str, items: list[Any], path: Path_, where: _Where) -> None:
+        via = where.via
+        for i, item in enumerate(items):
+            here = where.at((*path, i))
+            if not isinstance(item, Mapping):
+                self._value(field, item, here, via)
+            elif set(item) == {LIST_KEY} and isinstance(item[LIST_KEY], str):
+                name = item[LIST_KEY]
+                for value in self.references.lists.get(name, ()):
+                    self._value(field, value, here, f" (in list {name!r}){via}")
+            elif "anything-but" in item:
+                excluded = item["anything-but"]
+                for value in excluded if isinstance(excluded, list) else [excluded]:
+                    if not isinstance(value, Mapping):
+                        self._value(field, value, where.at((*here, "anything-but")), via)
+
+    def _value(self, field: str, value: Any, path: Path_, via: str) -> None:
+        name, allowed = CLOSED_VALUES[field]
+        if isinstance(value, str) and value in allowed:
+            return
+        hint = did_you_mean(value, allowed) if isinstance(value, str) else ""
+        if field in _OPEN_ENDED and not hint:
+            message = (f"{name} {value!r} is not one the adapters name ({_known(allowed)}); only a resource "
+                       f"kind derived from a GCP resource name can have it{via}")
+            self.issues.append(Issue(path, message, warning=True))
+            return
+        self.issues.append(Issue(path, f"unknown {name} {value!r}{hint or f'; known: {_known(allowed)}'}{via}"))
