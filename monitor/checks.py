@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.config import Config, ConfigError, FileInput, read_config
-from monitor.engine.loader import check_rules
+from monitor.engine.loader import check_rules, unknown_template
 from monitor.yamlsource import Location, Path_, SourceError, YamlDocument
 
 _ROUTE = re.compile(r"^route (\S+) ")
@@ -50,7 +50,7 @@ def validate(config_path: str | None, paths: Sequence[str]) -> Validation:
         else:
             where = origins.get(path)
             result.errors.append(f"{where}: rules path {path} not found" if where else f"{path}: not found")
-    checked = check_rules(present)
+    checked = check_rules(present, _template_names(config) if doc is not None else None)
     result.errors += [str(e) for e in checked.errors]
     result.warnings += [str(e) for e in checked.warnings]
     result.rules = len(checked.rules)
@@ -83,13 +83,29 @@ def check_references(config: Config, doc: YamlDocument | None) -> list[str]:
     def at(*path: str | int) -> Location:
         return doc.locate(path) if doc is not None else Location("(defaults)", 1, 1)
 
-    errors = []
-    for i, source in enumerate(config.inputs):
-        if isinstance(source, FileInput) and source.path != "-" and not os.path.isfile(config.resolve(source.path)):
-            errors.append(SourceError(at("inputs", i, "path"), f"input file {config.resolve(source.path)} not found"))
-    errors += _routes(config, at)
-    errors += _destinations(config, at)
+    errors = _inputs(config, at) + _routes(config, at) + _destinations(config, at)
+    names = _template_names(config) if doc is not None else None
+    for name, destination in config.destinations.items():
+        if names is not None and destination.template is not None and destination.template not in names:
+            message = unknown_template(destination.template, names)
+            errors.append(SourceError(at("destinations", name, "template"), message))
     return [str(e) for e in sorted(errors, key=lambda e: (e.location.line, e.location.col))] + _templates(config, at)
+
+
+def _inputs(config: Config, at: Any) -> list[SourceError]:
+    return [SourceError(at("inputs", i, "path"), f"input file {config.resolve(source.path)} not found")
+            for i, source in enumerate(config.inputs)
+            if isinstance(source, FileInput) and source.path != "-" and not os.path.isfile(config.resolve(source.path))]
+
+
+def _template_names(config: Config | None) -> set[str] | None:
+    """The names ``template:`` may give, when the config was read and its templates folder is there."""
+    from monitor.notify.templates import Templates
+
+    folder = config.resolve(config.templates) if config is not None and config.templates else None
+    if config is None or (folder is not None and not os.path.isdir(folder)):
+        return None
+    return Templates(folder).names()
 
 
 def _templates(config: Config, at: Any) -> list[str]:

@@ -117,12 +117,29 @@ def test_a_rule_path_given_that_does_not_exist_is_an_error(tmp_path: Path) -> No
 
 def test_a_resource_kind_no_adapter_names_is_a_warning_and_a_typo_an_error(tmp_path: Path) -> None:
     rules = tmp_path / "r.yaml"
-    rules.write_text(RULE.replace("[X]}", "[X], resource: {kind: [topic, {anything-but: volum}]}}"))
+    rules.write_text(RULE.replace("[X]}", "[X], resource: {kind: [queue, {anything-but: volum}]}}"))
     code, output = validate(str(rules))
     assert code == 1
     assert output.splitlines() == [
         f"{rules}:2:102: unknown resource kind 'volum' (did you mean 'volume'?)",
-        f"warning: {rules}:2:80: resource kind 'topic' is not one the adapters name ("
-        + ", ".join(sorted(RESOURCE_KINDS)) + "); only a resource kind derived from a GCP resource name can have it",
+        f"warning: {rules}:2:80: resource kind 'queue' is not one the adapters name ("
+        + ", ".join(sorted(RESOURCE_KINDS)) + "); it matches only if an adapter's fallback gives it (an AWS service, "
+        "a GCP collection)",
         "Error: 1 error(s)",
+    ]
+
+
+def test_a_template_name_that_does_not_exist_is_an_error_not_a_silent_fallback(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "oncall.txt.j2").write_text("{{ notification.status }}\n")
+    (tmp_path / "r.yaml").write_text(RULE.replace("[X]}", "[X]}, alert: {template: oncal}"))
+    config = tmp_path / "monitor.yaml"
+    config.write_text("rules: [r.yaml]\ntemplates: templates\n"
+                      "destinations:\n  chat: {urls: ['json://127.0.0.1:9/'], template: defualt}\n")
+    code, output = validate("--config", str(config))
+    assert code == 1
+    assert output.splitlines() == [
+        f"{tmp_path}/r.yaml:2:81: unknown template 'oncal' (did you mean 'oncall'?); known: default, oncall",
+        f"{config}:4:51: unknown template 'defualt' (did you mean 'default'?); known: default, oncall",
+        "Error: 2 error(s)",
     ]

@@ -5,9 +5,9 @@ Patterns match the normalized event (``monitor.events.Event.to_dict()``): its ow
 pattern naming another field, or an exact value no event can have, can never match: for a security tool a
 silent dead rule is the worst outcome, so both are errors with a "did you mean".
 
-``resource.kind`` is the one set that is not closed: the adapters name the kinds below, and a resource the
-GCP tables do not know still gets a kind from its collection (``projects/p/topics/t`` -> ``topic``). So a
-kind close to a known one is an error (a typo), and any other unknown kind is a warning.
+``resource.kind`` is the one set that is not closed: the adapters name the kinds below, and a resource their
+tables do not know still gets a kind (an AWS call: its service; a GCP name: its collection, ``projects/p/
+topics/t`` -> ``topic``). So a kind close to a known one is an error (a typo), any other unknown kind a warning.
 """
 
 from __future__ import annotations
@@ -33,12 +33,16 @@ FIELD_PATHS = tuple(
                                                 if name in OBJECT_FIELDS else [name])
 )
 
-# The kinds the adapters name (grep 'Resource(' and the kind tables in monitor/adapters); add new ones here.
+# The kinds the adapters name (grep 'Resource(' and the kind tables in monitor/adapters), then those their
+# fallbacks give for the sample payloads: an AWS call the table does not list is its service's name, a GCP
+# resource outside the tables is its collection's singular. Add new ones here.
 RESOURCE_KINDS = frozenset({
     "account", "address", "bucket", "database_instance", "dataset", "firewall", "flow_log", "image",
     "internet_gateway", "item", "key_pair", "launch_template", "nat_gateway", "network_acl", "network_interface",
     "object", "route_table", "security_group", "snapshot", "subnet", "table", "trail", "transit_gateway", "vm",
     "volume", "vpc", "vpc_endpoint", "vpc_peering_connection",
+    "cloudtrail", "iam", "lambda", "rds", "secretsmanager", "sts",  # AWS fallbacks: the service
+    "disk", "instance", "job", "project", "topic",  # GCP fallbacks: the collection
 })
 CLOSED_VALUES: dict[str, tuple[str, frozenset[str]]] = {
     "action": ("action", ACTIONS),
@@ -169,8 +173,8 @@ class PatternChecker:
             return
         hint = did_you_mean(value, allowed) if isinstance(value, str) else ""
         if field in _OPEN_ENDED and not hint:
-            message = (f"{name} {value!r} is not one the adapters name ({_known(allowed)}); only a resource "
-                       f"kind derived from a GCP resource name can have it{via}")
+            message = (f"{name} {value!r} is not one the adapters name ({_known(allowed)}); it matches only "
+                       f"if an adapter's fallback gives it (an AWS service, a GCP collection){via}")
             self.issues.append(Issue(path, message, warning=True))
             return
         self.issues.append(Issue(path, f"unknown {name} {value!r}{hint or f'; known: {_known(allowed)}'}{via}"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from monitor.engine.model import Rule, RuleFile
 from monitor.engine.patterns import Matcher, PatternError, compile_pattern
 from monitor.engine.references import ReferenceError_, References
 from monitor.registry import UnknownPlugin
-from monitor.validation import errors_from_validation
+from monitor.validation import did_you_mean, errors_from_validation
 from monitor.yamlsource import Location, Path_, SourceError, YamlDocument, YamlErrors, load_yaml_file
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -80,14 +80,15 @@ def load_rules(paths: Iterable[str | Path]) -> list[LoadedRule]:
     return checked.rules
 
 
-def check_rules(paths: Iterable[str | Path]) -> RuleCheck:
+def check_rules(paths: Iterable[str | Path], templates: Collection[str] | None = None) -> RuleCheck:
     """Load every rule file under ``paths`` and check everything in one pass: a rule with a schema error still
-    has its patterns, detector and template checked, and a pattern reports each of its broken fields."""
+    has its patterns, detector and template checked, and a pattern reports each of its broken fields.
+    ``templates``: the template names ``alert.template`` may give (not checked when None)."""
     checked = RuleCheck()
     files = list(rule_files(paths))
     parsed = [item for item in (_parse(file, checked.errors) for file in files) if item is not None]
     references = _references(parsed, checked.errors)
-    compiler = _Compiler(references, checked)
+    compiler = _Compiler(references, checked, templates)
     seen: dict[str, Location] = {}
     for item in parsed:
         for index, raw, rule in item.rules:
@@ -186,10 +187,11 @@ Compiled = tuple[Matcher, list[tuple[Matcher, str]], BaseModel | None]
 class _Compiler:
     """Patterns, exceptions, detector and title of one rule, from the mapping as written, every error collected."""
 
-    def __init__(self, references: References, checked: RuleCheck) -> None:
+    def __init__(self, references: References, checked: RuleCheck, templates: Collection[str] | None) -> None:
         self.references = references
         self.fields = PatternChecker(references)
         self.checked = checked
+        self.templates = templates
 
     def compile(self, raw: dict[str, Any], path: Path_, doc: YamlDocument) -> Compiled | None:
         before = len(self.checked.errors)
@@ -205,11 +207,19 @@ class _Compiler:
         detect = raw.get("detect")
         settings = self.detect(detect, (*path, "detect"), doc) if isinstance(detect, dict) else None
         alert = raw.get("alert")
-        if isinstance(alert, dict) and isinstance(alert.get("title"), str):
-            _check_template(alert["title"], (*path, "alert", "title"), doc, self.checked.errors)
+        if isinstance(alert, dict):
+            self.alert(alert, (*path, "alert"), doc)
         if len(self.checked.errors) > before or matcher is None:
             return None
         return matcher, exceptions, settings
+
+    def alert(self, alert: dict[str, Any], path: Path_, doc: YamlDocument) -> None:
+        if isinstance(alert.get("title"), str):
+            _check_template(alert["title"], (*path, "title"), doc, self.checked.errors)
+        name = alert.get("template")
+        if self.templates is not None and isinstance(name, str) and name not in self.templates:
+            where = doc.locate((*path, "template"))
+            self.checked.errors.append(SourceError(where, unknown_template(name, self.templates)))
 
     def pattern(self, pattern: dict[str, Any], path: Path_, doc: YamlDocument) -> Matcher | None:
         """The compiled pattern, or None with every field error, reference error and pattern error located."""
@@ -226,8 +236,12 @@ class _Compiler:
     def _compile(self, pattern: dict[str, Any], path: Path_, doc: YamlDocument) -> Matcher | None:
         try:
             return compile_pattern(self.references.expand(pattern))
-        except (ReferenceError_, PatternError) as exc:
-            self.checked.errors.append(SourceError(doc.locate((*path, *exc.path), key=True), str(exc)))
+        except ReferenceError_ as exc:
+            problems = exc.problems
+        except PatternError as exc:
+            problems = [(str(exc), exc.path)]
+        for message, where in problems:
+            self.checked.errors.append(SourceError(doc.locate((*path, *where), key=True), message))
         return None
 
     def detect(self, spec: dict[str, Any], path: Path_, doc: YamlDocument) -> BaseModel | None:
@@ -275,6 +289,10 @@ def _expanded_patterns(settings: BaseModel, references: References) -> BaseModel
     expanded = {name: [references.expand(p) for p in getattr(settings, name)]
                 for name in getattr(settings, "pattern_fields", ())}
     return settings.model_copy(update=expanded) if expanded else settings
+
+
+def unknown_template(name: str, known: Collection[str]) -> str:
+    return f"unknown template {name!r}{did_you_mean(name, known)}; known: {', '.join(sorted(known))}"
 
 
 _SYNTAX = SandboxedEnvironment()

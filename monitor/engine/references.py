@@ -13,9 +13,12 @@ LIST_KEY = "list"
 
 
 class ReferenceError_(ValueError):
-    def __init__(self, message: str, path: Path_) -> None:
+    """The first broken reference (``path``, the message); ``problems`` has every one found with it."""
+
+    def __init__(self, message: str, path: Path_, more: Sequence[tuple[str, Path_]] = ()) -> None:
         super().__init__(message)
         self.path = path
+        self.problems: list[tuple[str, Path_]] = [(message, path), *more]
 
 
 class References:
@@ -31,8 +34,13 @@ class References:
             return pattern
         result: dict[str, Any] = {}
         names = pattern.get(MACRO_KEY, [])
-        for name in [names] if isinstance(names, str) else names:
-            self._merge(result, self._macro(name, (*path, MACRO_KEY), expanding), (*path, MACRO_KEY))
+        listed = [((*path, MACRO_KEY), names)] if isinstance(names, str) else [
+            ((*path, MACRO_KEY, i), name) for i, name in enumerate(names)]
+        unknown = [(self._unknown_macro(name), where) for where, name in listed if name not in self.macros]
+        if unknown:
+            raise ReferenceError_(*unknown[0], more=unknown[1:])
+        for where, name in listed:  # a name in a list is pointed at itself
+            self._merge(result, self._macro(name, where, expanding), (*path, MACRO_KEY))
         for key, value in pattern.items():
             if key != MACRO_KEY:
                 self._merge(result, {key: self.expand(value, (*path, key), expanding)}, path)
@@ -54,7 +62,7 @@ class References:
 
     def _macro(self, name: Any, path: Path_, expanding: tuple[str, ...]) -> Any:
         if name not in self.macros:
-            raise ReferenceError_(f"unknown macro {name!r}{did_you_mean(str(name), self.macros)}", path)
+            raise ReferenceError_(self._unknown_macro(name), path)
         if name in expanding:
             cycle = " -> ".join((*expanding, name))
             raise ReferenceError_(f"macro {name!r} refers to itself ({cycle})", path)
@@ -62,6 +70,9 @@ class References:
             return self.expand(self.macros[name], path, (*expanding, name))
         except ReferenceError_ as exc:  # point at the rule's reference, not inside the macro's own file
             raise ReferenceError_(str(exc), path) from None
+
+    def _unknown_macro(self, name: Any) -> str:
+        return f"unknown macro {name!r}{did_you_mean(str(name), self.macros)}"
 
     def _merge(self, into: dict[str, Any], extra: Mapping[str, Any], path: Path_) -> None:
         for key, value in extra.items():

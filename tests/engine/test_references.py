@@ -47,3 +47,12 @@ def test_reference_errors_carry_their_path(pattern: dict[str, object], message: 
         REFS.expand(pattern)
     assert str(caught.value) == message
     assert caught.value.path == path
+
+
+def test_every_unknown_macro_of_a_list_is_reported_at_its_name() -> None:
+    with pytest.raises(ReferenceError_) as caught:
+        REFS.expand({"$macro": ["aws_bucket", "nope", "aws_buckt"]})
+    assert caught.value.problems == [
+        ("unknown macro 'nope'", ("$macro", 1)),
+        ("unknown macro 'aws_buckt' (did you mean 'aws_bucket'?)", ("$macro", 2)),
+    ]
