@@ -101,8 +101,9 @@ class Event(_SerializedOnce):
     def _typed_fields(self) -> Iterator[tuple[str, object, type, str]]:
         for name in _TEXT_FIELDS:
             yield name, getattr(self, name), str, "a string"
-        for name, part, kind in (("resource", self.resource, Resource), ("actor", self.actor, Actor)):
-            yield name, part, kind, f"a {kind.__name__}"
+        for name, part, kind, kind_name in (("resource", self.resource, Resource, "a Resource"),
+                                            ("actor", self.actor, Actor, "an Actor")):
+            yield name, part, kind, kind_name
             for slot in kind.__slots__ if isinstance(part, kind) else ():
                 yield f"{name}.{slot}", getattr(part, slot), str, "a string"
         yield "details", self.details, Mapping, "a mapping"
@@ -225,7 +226,7 @@ def parse_time(value: str | int | float) -> datetime:
         raise ValueError(f"a time is ISO 8601 text or epoch seconds, not {type(value).__name__}")
     if not isinstance(value, str):
         if not MIN_EPOCH_SECONDS <= value <= MAX_EPOCH_SECONDS:  # also refuses NaN
-            shown = repr(value) if abs(value) < 1e30 else "of more than 30 digits"
+            shown = repr(value) if isinstance(value, float) or abs(value) < 10**30 else "of more than 30 digits"
             raise ValueError(f"epoch seconds {shown} outside {format_time(MIN_TIME)}..{format_time(MAX_TIME)}")
         return datetime.fromtimestamp(value, UTC)
     text = value.strip()

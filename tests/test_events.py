@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,6 +77,25 @@ def test_cloudevent_envelope_fields() -> None:
         ({"provider": "ibm"}, "unknown provider 'ibm'"),
         ({"time": datetime(2026, 1, 1)}, "time must be timezone-aware"),
         ({"id": ""}, "event id must not be empty"),
+        ({"id": {"a": 1}}, "^event id must be a string, got dict$"),
+        ({"id": 7}, "^event id must be a string, got int$"),
+        ({"time": "2026-01-01T00:00:00Z"}, "^event e1: time must be timezone-aware, got str$"),
+        ({"time": datetime(1969, 12, 31, tzinfo=UTC)}, "^event e1: time 1969-12-31T00:00:00[+]00:00 outside "
+                                                       "1970-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z$"),
+        ({"account": 123456789012}, "^event e1: account must be a string, got int$"),
+        ({"region": None}, "^event e1: region must be a string, got NoneType$"),
+        ({"service": ["s3"]}, "^event e1: service must be a string, got list$"),
+        ({"operation": b"Put"}, "^event e1: operation must be a string, got bytes$"),
+        ({"action": {"x": 1}}, "^event e1: action must be a string, got dict$"),
+        ({"outcome": 1}, "^event e1: outcome must be a string, got int$"),
+        ({"provider": ["aws"]}, "^event e1: provider must be a string, got list$"),
+        ({"resource": {"kind": "bucket"}}, "^event e1: resource must be a Resource, got dict$"),
+        ({"resource": Resource("bucket", {"arn": 1})}, "^event e1: resource.id must be a string, got dict$"),  # type: ignore[arg-type]
+        ({"resource": Resource("bucket", "b", parent=1)}, "^event e1: resource.parent must be a string, got int$"),  # type: ignore[arg-type]
+        ({"actor": Actor(ip=["1.2.3.4"])}, "^event e1: actor.ip must be a string, got list$"),  # type: ignore[arg-type]
+        ({"actor": "root"}, "^event e1: actor must be an Actor, got str$"),
+        ({"details": [1]}, "^event e1: details must be a mapping, got list$"),
+        ({"raw": "text"}, "^event e1: raw must be a mapping, got str$"),
     ],
 )
 def test_invalid_events_are_refused(changes: dict[str, object], message: str) -> None:
@@ -113,3 +134,45 @@ def test_parse_time(text: str | float, expected: datetime) -> None:
 def test_parse_time_rejects_garbage() -> None:
     with pytest.raises(ValueError):
         parse_time("last tuesday")
+
+
+RANGE = "1970-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (1e18, f"epoch seconds 1e+18 outside {RANGE}"),  # once an OSError
+        (10**400, f"epoch seconds of more than 30 digits outside {RANGE}"),  # once an OverflowError
+        (float("inf"), f"epoch seconds inf outside {RANGE}"),
+        (float("nan"), f"epoch seconds nan outside {RANGE}"),
+        (-1, f"epoch seconds -1 outside {RANGE}"),
+        (True, "a time is ISO 8601 text or epoch seconds, not bool"),
+        ({"seconds": 1}, "a time is ISO 8601 text or epoch seconds, not dict"),
+        (None, "a time is ISO 8601 text or epoch seconds, not NoneType"),
+        ("0001-01-01T00:00:00+01:00", f"time '0001-01-01T00:00:00+01:00' outside {RANGE}"),  # once an OverflowError
+        ("9999-12-31T23:59:59-01:00", f"time '9999-12-31T23:59:59-01:00' outside {RANGE}"),
+        ("1969-12-31T23:59:59Z", f"time '1969-12-31T23:59:59Z' outside {RANGE}"),
+    ],
+)
+def test_parse_time_raises_value_error_outside_the_range(value: object, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_time(value)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+
+
+def test_parse_time_at_the_ends_of_the_range() -> None:
+    assert parse_time(0) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert parse_time("9999-12-31T23:59:59.999999Z") == datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    assert parse_time(253402300799) == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def test_an_event_is_serialized_once_and_the_copy_is_not_shared() -> None:
+    event = _event()
+    first = event.to_json()
+    assert event.to_json() is first
+    assert Event.from_json(first) == event
+    renamed = dataclasses.replace(event, id="e2")
+    assert orjson.loads(renamed.to_json())["id"] == "e2"
+    assert renamed != event and dataclasses.replace(event) == event
+    assert "_json" not in repr(event) and event.get("_json") is None
