@@ -382,8 +382,10 @@ class KeyedDetector(Detector):
         explanation = {"detector": self.settings.type, **figures}
         count, span = verdict.count, verdict.span
         episode = document.get("p") if change == "resolved" else None
-        if episode:
-            # Resolved, usually by time passing with the window empty: the alert carries the episode that ended.
+        if episode and event is None:
+            # Resolved by time passing: the alert carries the episode that ended, not the emptied window.
+            count, span, shown = episode[2], (episode[0], episode[1]), episode[3]
+        elif episode:
             count, span, shown = count or episode[2], span or (episode[0], episode[1]), shown or episode[3]
         return detector_alert(self.rule, key, self.settings.group_by, change, count=count, evidence=shown,
                               where=document.get("c"), event=event, explanation=explanation, span=span)

@@ -94,12 +94,13 @@ def walk(events: Sequence[Event], judge: Judge, counts: Callable[[Event], bool] 
     firing: set[Key] = set()
     seen: list[Key] = []
     found: list[Outcome] = []
-    peak: dict[Key, int] = {}  # a resolved alert whose window emptied carries the episode's peak count
+    peak: dict[Key, int] = {}  # a resolved alert carries the episode's peak count
 
-    def record(i: int, key: Key, holds: bool, count: int) -> None:
+    def record(i: int, key: Key, holds: bool, count: int, by_time: bool = False) -> None:
+        """Resolved by time passing: the episode's peak; on an event: the count, else the peak."""
         change = "updated" if key in firing and holds else "fired" if holds else "resolved"
         peak[key] = max(peak.get(key, 0), count) if holds else peak.get(key, 0)
-        found.append((i, change, fp(key), count if holds or count else peak[key]))
+        found.append((i, change, fp(key), count if holds else peak[key] if by_time else count or peak[key]))
         (firing.add if holds else firing.discard)(key)
         if not holds:
             peak.pop(key, None)
@@ -109,7 +110,7 @@ def walk(events: Sequence[Event], judge: Judge, counts: Callable[[Event], bool] 
         for key in seen:
             holds, count = judge(key, before, now)
             if holds != (key in firing):
-                record(i, key, holds, count)
+                record(i, key, holds, count, by_time=True)
         key = e.resource.parent
         if not counts(e):
             continue

@@ -74,7 +74,9 @@ def test_threshold_resolves_when_time_alone_passes() -> None:
     assert [a.explanation["change"] for _, a in ref.drive(det, events)] == ["fired"]
     assert det.advance(ref.BASE.replace(second=9)) == []
     resolved = det.advance(ref.BASE.replace(second=10))
-    assert [(a.status, a.count, a.event_ids) for a in resolved] == [("resolved", 1, ("e1",))]
+    # the episode that ended: both events, from 0s to 3s, not the one still in the window
+    assert [(a.status, a.count, a.event_ids) for a in resolved] == [("resolved", 2, ("e0", "e1"))]
+    assert (resolved[0].first_seen, resolved[0].last_seen) == (ref.BASE, ref.BASE.replace(second=3))
 
 
 def test_a_threshold_alert_explains_itself() -> None:
