@@ -237,7 +237,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("%s %s %s %s", self.address_string(), self.command, urlsplit(self.path).path, code)
+        """The method, the path without its query string, and the status (not the raw request line)."""
+        path = urlsplit(getattr(self, "path", "")).path  # no path yet when the request line was unreadable
+        log.debug("%s %s %s %s", self.address_string(), self.command or "-", path or "-", code)
 
     def log_message(self, format: str, *args: Any) -> None:
         """What http.server logs besides requests (malformed request lines, timeouts), the query string cut out."""

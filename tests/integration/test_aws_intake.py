@@ -325,3 +325,67 @@ def wait_for_events(config: Path, aws: Aws, cwd: Path, count: int, timeout: floa
                 return listed
         time.sleep(0.2)
     pytest.fail(f"{len(listed)} of {count} events recorded after {timeout}s")
+
+
+def ec2_state_change(number: int, **changes: Any) -> str:
+    event = load_payload("aws/eventbridge_ec2_state_change_pending_awsdocs.json")
+    event.update({"id": f"ec2-change-{number}", **changes})
+    return json.dumps(event)
+
+
+def deep_object(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+POISON = {  # what once raised out of the intake and kept a whole SQS batch in the queue (issue 9)
+    "deep array": "[" * 600 + "]" * 600,
+    "deep object": ec2_state_change(0, detail={"instance-id": "i-1", "state": "pending", "x": deep_object(260)}),
+    "huge epoch": json.dumps({**load_payload("aws/lambda_dynamodb_stream_insert_modify_remove_samcli.json")[
+        "Records"][0], "dynamodb": {"ApproximateCreationDateTime": 1e18, "Keys": {"id": {"N": "1"}}}}),
+    "detail-type object": ec2_state_change(0, **{"detail-type": {"an": "object"}}),
+    "id not a string": ec2_state_change(0, id={"not": "a string"}),
+}
+
+
+def send_nine_and_poison(aws: Aws, queue_url: str, poison: str) -> None:
+    sqs = aws.client("sqs")
+    bodies = [ec2_state_change(n) for n in range(1, 10)]
+    bodies.insert(4, poison)
+    entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)]
+    assert not sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed")
+
+
+@pytest.mark.parametrize("poison", POISON)
+def test_one_poison_message_among_nine_good_ones_is_dead_lettered_and_deleted(
+    aws: Aws, store: SqliteStore, poison: str
+) -> None:
+    queue_url, _ = aws.create_queue("poison")
+    send_nine_and_poison(aws, queue_url, POISON[poison])
+
+    intake = daemon.run(Config(inputs=[sqs_input(aws, queue_url)]), once=True, store=store)
+
+    assert sorted(e.id for e in recorded(store)) == [f"ec2-change-{n}" for n in range(1, 10)]
+    [letter] = store.dead_letters()
+    assert letter.source.startswith(f"aws.sqs:{queue_url}#")
+    assert (intake.recorded, intake.dead) == (9, 1)
+    assert aws.messages_left(queue_url) == 0
+
+
+def test_cli_run_once_with_a_poison_message_exits_0_with_the_queue_empty(aws: Aws, tmp_path: Path) -> None:
+    queue_url, _ = aws.create_queue("cli-poison")
+    send_nine_and_poison(aws, queue_url, POISON["detail-type object"])
+    config = write_config(tmp_path, queue_url)
+
+    ran = monitor("run", "--config", str(config), "--once", aws=aws, cwd=tmp_path)
+
+    assert ran.returncode == 0, ran.stderr
+    assert "recorded 9 new events (0 duplicates), 1 dead letters" in ran.stderr
+    assert len(events_json(config, aws, tmp_path)) == 9
+    letters = monitor("dead-letters", "--config", str(config), "--format", "json", aws=aws, cwd=tmp_path)
+    [letter] = [json.loads(line) for line in letters.stdout.splitlines()]
+    assert letter["reason"] == ("adapter aws.eventbridge.cloudtrail failed in accepts: TypeError: "
+                                "unhashable type: 'dict'")
+    assert aws.messages_left(queue_url) == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -224,6 +226,10 @@ def test_a_binary_cloudevent_arrives_in_structured_form(start_http: Callable[...
 
 MALFORMED = [  # (body, headers, dead letter reason starts with)
     (b"{not json", {}, "not JSON"),
+    (b'{"message": "\xff"}', {}, "not UTF-8: invalid start byte at byte 13"),
+    (b"[" * 101 + b"]" * 101, {}, "JSON nested deeper than 100 levels (MAX_JSON_DEPTH)"),
+    (b"[" * 101 + b"]" * 101, {"ce-specversion": "1.0", "ce-type": "t", "ce-source": "s", "ce-id": "1"},
+     "JSON nested deeper than 100 levels (MAX_JSON_DEPTH)"),
     (b'{"a": 1}', {"ce-specversion": "1.0", "ce-type": "t", "ce-source": "s"}, "CloudEvent without ce-id"),
     (b"{broken", {"ce-specversion": "1.0", "ce-type": "t", "ce-source": "s", "ce-id": "1"}, "not JSON"),
 ]
@@ -238,9 +244,56 @@ def test_a_malformed_request_is_400_and_kept_as_a_dead_letter(
     assert post(running.url + "/push", body, headers) == 400
 
     [dead] = running.store.dead_letters()
-    assert (dead.source, dead.payload) == ("http:/push", body.decode())
+    assert (dead.source, dead.payload) == ("http:/push", body.decode("utf-8", "backslashreplace"))
     assert dead.reason.startswith(reason)
     assert recorded(running) == {}
+
+
+POISON = [  # JSON the http input reads, that its adapter refuses: acknowledged (204) once kept as a dead letter
+    ({"message": {"data": base64.b64encode(json.dumps({"kind": "storage#object", "id": {"a": 1}}).encode()).decode(),
+                  "messageId": "43", "attributes": {"eventType": "OBJECT_FINALIZE"}}}, "http:/#43"),
+    ({"source": "aws.ec2", "detail-type": {"an": "object"}}, "http:/"),
+]
+
+
+@pytest.mark.parametrize(("body", "source"), POISON)
+def test_a_poison_payload_is_acknowledged_once_dead_lettered(start_http: Callable[..., Running], body: dict[str, Any],
+                                                              source: str) -> None:
+    running = start_http()
+
+    assert post(running.url + "/", body) == 204
+    assert post(running.url + "/", load_payload("gcp/gcs_pubsub_push_object_finalize_new_2017.json")) == 204
+
+    assert [dead.source for dead in running.store.dead_letters()] == [source]
+    assert list(recorded(running)) == ["157810539096020"]
+
+
+def test_the_token_never_reaches_the_log(start_http: Callable[..., Running], caplog: pytest.LogCaptureFixture) -> None:
+    running = start_http(shared_secret="s3cret-t0ken")
+    push = load_payload("gcp/gcs_pubsub_push_object_finalize_new_2017.json")
+    secret_header = "Bearer b3arer-s3cret-value"
+
+    with caplog.at_level(logging.DEBUG):
+        assert post(running.url + "/push?token=s3cret-t0ken&x=1", push) == 204
+        assert post(running.url + "/push?token=wrong-t0ken-guess", push) == 403
+        assert post(running.url + "/push?token=s3cret-t0ken", b"{not json") == 400
+        assert post(running.url + "/push", push, {"X-Monitor-Token": "h3ader-s3cret",
+                                                  "Authorization": secret_header}) == 403
+        raw_request(running.url, b"POST /push?token=s3cret-t0ken extra HTTP/1.1\r\n\r\n")  # a bad request line
+
+    logged = "\n".join(f"{record.getMessage()} {record.args}" for record in caplog.records)
+    assert "POST /push 204" in logged and "Bad request syntax" in logged  # logged, at DEBUG, without the query
+    for secret in ("s3cret-t0ken", "wrong-t0ken-guess", "h3ader-s3cret", "b3arer-s3cret-value", "token="):
+        assert secret not in logged
+    assert secret not in "".join(d.reason + d.source for d in running.store.dead_letters())
+
+
+def raw_request(url: str, request: bytes) -> bytes:
+    """Send bytes as they are (a malformed request line); what came back, once the server closed the connection."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        return b"".join(iter(lambda: connection.recv(4096), b""))
 
 
 def test_an_unreadable_payload_is_accepted_and_dead_lettered_by_the_intake(start_http: Callable[..., Running]) -> None:
