@@ -198,7 +198,8 @@ class _Compiler:
         match = raw.get("match")
         matcher = self.pattern(match, (*path, "match"), doc) if isinstance(match, dict) else None
         exceptions = []
-        for i, exception in enumerate(raw.get("exceptions") or []):
+        listed = raw.get("exceptions")
+        for i, exception in enumerate(listed if isinstance(listed, list) else []):
             pattern = exception.get("match") if isinstance(exception, dict) else None
             if isinstance(pattern, dict):
                 found = self.pattern(pattern, (*path, "exceptions", i, "match"), doc)

@@ -34,6 +34,8 @@ class References:
             return pattern
         result: dict[str, Any] = {}
         names = pattern.get(MACRO_KEY, [])
+        if not isinstance(names, str | list) or not all(isinstance(name, str) for name in names):
+            raise ReferenceError_(f"{MACRO_KEY} takes a macro name or a list of names", (*path, MACRO_KEY))
         listed = [((*path, MACRO_KEY), names)] if isinstance(names, str) else [
             ((*path, MACRO_KEY, i), name) for i, name in enumerate(names)]
         unknown = [(self._unknown_macro(name), where) for where, name in listed if name not in self.macros]
@@ -56,6 +58,8 @@ class References:
         return result
 
     def _list(self, name: Any, path: Path_) -> Sequence[Any]:
+        if not isinstance(name, str):
+            raise ReferenceError_(f"{{{LIST_KEY}: NAME}} takes the name of a list", path)
         if name not in self.lists:
             raise ReferenceError_(f"unknown list {name!r}{did_you_mean(str(name), self.lists)}", path)
         return self.lists[name]

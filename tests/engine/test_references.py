@@ -56,3 +56,19 @@ def test_every_unknown_macro_of_a_list_is_reported_at_its_name() -> None:
         ("unknown macro 'nope'", ("$macro", 1)),
         ("unknown macro 'aws_buckt' (did you mean 'aws_bucket'?)", ("$macro", 2)),
     ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message", "path"),
+    [
+        ({"$macro": {"aws_bucket": 1}}, "$macro takes a macro name or a list of names", ("$macro",)),
+        ({"$macro": [["aws_bucket"]]}, "$macro takes a macro name or a list of names", ("$macro",)),
+        ({"a": [{"list": ["nope"]}]}, "{list: NAME} takes the name of a list", ("a", 0, "list")),
+    ],
+    ids=["macro-mapping", "macro-nested-list", "list-of-lists"],
+)
+def test_references_that_are_not_names_are_errors(pattern: dict[str, object], message: str,
+                                                  path: tuple[object, ...]) -> None:
+    with pytest.raises(ReferenceError_) as caught:
+        REFS.expand(pattern)
+    assert (str(caught.value), caught.value.path) == (message, path)
