@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.yamlsource import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, Location, YamlErrors, load_yaml, load_yaml_file
 
@@ -161,3 +163,30 @@ def test_a_file_past_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
 def test_several_documents_in_one_file_say_so() -> None:
     assert errors_of("a: 1\n---\nb: 2\n") == [
         "f.yaml:2:1: invalid YAML: expected a single document in the stream, but found another document"]
+
+
+YAML_PIECES = st.sampled_from([
+    "a", ": ", "- ", "\n", "  ", "[", "]", "{", "}", ", ", "&x ", "*x", "&y ", "*y", "!!python/object:os.system ",
+    "!!set ", "!t ", "<<: ", "'", '"', "? ", "|", "#", "---\n", "1", "=", "\t", "\x07", "é", "~",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(YAML_PIECES, max_size=40).map("".join))
+def test_any_text_loads_or_gives_located_errors(text: str) -> None:
+    try:
+        load_yaml(text, "f.yaml")
+    except YamlErrors as exc:
+        assert exc.errors
+        assert all(error.location.file == "f.yaml" and error.location.line >= 1 for error in exc.errors)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_bytes_load_or_give_located_errors(tmp_path_factory: pytest.TempPathFactory, content: bytes) -> None:
+    path = tmp_path_factory.mktemp("bytes") / "f.yaml"
+    path.write_bytes(content)
+    try:
+        load_yaml_file(path)
+    except YamlErrors as exc:
+        assert all(str(error).startswith(f"{path}:") for error in exc.errors)
