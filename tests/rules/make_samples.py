@@ -149,6 +149,32 @@ def gcp_denied_burst() -> list[dict[str, Any]]:
             for i, (method, name, svc) in enumerate(methods * 6)]
 
 
+GCP_READ_METHODS = [
+    "v1.compute.instances.list", "v1.compute.disks.list", "v1.compute.snapshots.list", "v1.compute.images.list",
+    "v1.compute.firewalls.list", "v1.compute.networks.list", "v1.compute.subnetworks.list", "v1.compute.zones.list",
+    "v1.compute.regions.list", "v1.compute.instances.aggregatedList", "v1.compute.projects.get",
+    "storage.buckets.list", "storage.buckets.get", "storage.buckets.getIamPolicy", "storage.objects.list",
+    "google.iam.admin.v1.ListServiceAccounts", "google.iam.admin.v1.ListServiceAccountKeys",
+    "google.iam.admin.v1.GetServiceAccount", "GetIamPolicy",
+    "google.cloud.secretmanager.v1.SecretManagerService.ListSecrets", "cloudsql.instances.list",
+    "cloudsql.databases.list", "google.cloud.bigquery.v2.DatasetService.ListDatasets",
+    "google.cloud.bigquery.v2.TableService.ListTables", "google.container.v1.ClusterManager.ListClusters",
+    "google.logging.v2.ConfigServiceV2.ListSinks",
+]
+
+
+def gcp_enumeration() -> list[dict[str, Any]]:
+    """A stolen key calls 26 different read methods in 5 minutes; Terraform refreshing reads as many."""
+    stolen = "svc-reporting@acme-prod.iam.gserviceaccount.com"
+    deployer = "ci-deploy@acme-prod.iam.gserviceaccount.com"
+    records = [p.gcp_entry(method, f"projects/{p.PROJECT}", p.at(10 + i / 5), who, log="data_access",
+                           service_name="cloudresourcemanager.googleapis.com", ip=ip, agent=agent)
+               for who, ip, agent, offset in ((stolen, ATTACKER_IP, "python-requests/2.31.0", 0),
+                                              (deployer, "198.51.100.20", p.GCP_TERRAFORM, 30))
+               for i, method in enumerate(GCP_READ_METHODS, start=offset)]
+    return sorted(records, key=lambda entry: entry["timestamp"])
+
+
 SAMPLES: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "aws/samples/generated_s3_deletions_by_principal.json": s3_deletions_by_principal,
     "aws/samples/generated_s3_scratch_cleanup.json": s3_scratch_cleanup,
@@ -159,6 +185,7 @@ SAMPLES: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "aws/samples/generated_ec2_denied_gpu_launches.json": denied_gpu_launches,
     "gcp/samples/generated_gcs_deletions_by_principal.json": gcs_deletions_by_principal,
     "gcp/samples/generated_denied_burst.json": gcp_denied_burst,
+    "gcp/samples/generated_enumeration.json": gcp_enumeration,
 }
 
 
