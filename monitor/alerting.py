@@ -1,8 +1,10 @@
 """Rules and the alert pipeline as one consumer of the event log: fed after each recorded batch, ticked by
-the scheduler, drained at exit.
+the scheduler, drained at exit; the dispatch stage sends what they decide, on a thread of its own.
 
-The consumer reads the log from its own position, stored with the detectors' state in one transaction,
-so a daemon killed mid-window resumes from where its state was last written and replays the rest.
+The consumer reads the log from its own position. After every batch and every tick it writes, in one
+transaction, the detectors' state, the aggregation groups, the log position they reflect and the messages
+they decided to send (into the notification log). A daemon stopped at any moment resumes from what was last
+written: it replays the rest of the log, and a group waiting out its ``group_wait`` sends once, when due.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from monitor.engine.loader import load_rules
 from monitor.engine.state import CachedState
 from monitor.engine.stateful import StatefulRunner
 from monitor.events import Event
+from monitor.notify.dispatch import Deliver, Dispatcher, RetryPolicy
 from monitor.notify.pipeline import AlertPipeline
 from monitor.store.base import Store
 
@@ -26,10 +29,16 @@ READ_BATCH = 1000
 
 
 class Alerting:
-    def __init__(self, engine: Engine, pipeline: AlertPipeline, store: Store) -> None:
+    """``dispatcher`` sends the queued messages; with ``printer`` instead (``--dry-run``) they are printed
+    and never enter the notification log."""
+
+    def __init__(self, engine: Engine, pipeline: AlertPipeline, store: Store, dispatcher: Dispatcher | None = None,
+                 printer: Deliver | None = None) -> None:
         self.engine = engine
         self.pipeline = pipeline
         self.store = store
+        self.dispatcher = dispatcher
+        self.printer = printer
         self._lock = threading.Lock()
         saved = engine.runner.checkpoint
         # Without saved state, start at the end of the log: history is for `monitor replay`.
@@ -38,13 +47,17 @@ class Alerting:
 
     @classmethod
     def from_config(cls, config: Any, store: Store, *, dry_run: bool = False) -> Alerting:
-        from monitor.notify.delivery import build_deliver
+        from monitor.notify.delivery import build_deliver, build_printer
 
         rules = load_rules([config.resolve(path) for path in config.rules])
         log.info("loaded %d rules; destinations: %s", len(rules), ", ".join(config.destinations) or "none")
-        runner = StatefulRunner(rules, CachedState(store))
-        pipeline = AlertPipeline(config, store, build_deliver(config, dry_run=dry_run))
-        return cls(Engine(rules, runner), pipeline, store)
+        state = CachedState(store)
+        runner = StatefulRunner(rules, state)
+        pipeline = AlertPipeline(config, store, state=state)
+        if dry_run:
+            return cls(Engine(rules, runner), pipeline, store, printer=build_printer(config))
+        dispatcher = Dispatcher(store, build_deliver(config), RetryPolicy.from_settings(config.delivery))
+        return cls(Engine(rules, runner), pipeline, store, dispatcher)
 
     def on_events(self, _events: Sequence[Event]) -> None:
         """The intake recorded a batch: evaluate everything in the log past this consumer's position."""
@@ -60,10 +73,10 @@ class Alerting:
                 if alerts:
                     self.pipeline.submit(alerts)
                 self.position = batch[-1].offset
-                self.engine.runner.flush(str(self.position))
+                self._commit()
 
     def tick(self, now: datetime | None = None) -> None:
-        """Time passes: stateful rules expire or raise, due groups are sent."""
+        """Time passes: stateful rules expire or raise, due groups are queued for sending."""
         now = now or datetime.now(UTC)
         with self._lock:
             # Event time trails the clock by the allowed lateness, so a late batch still counts.
@@ -71,19 +84,21 @@ class Alerting:
             alerts = self.engine.advance(now - lateness)
             if alerts:
                 self.pipeline.submit(alerts, now)
-            self.engine.runner.flush(str(self.position))
-            self._log(self.pipeline.tick(now))
+            self.pipeline.tick(now)
+            self._commit()
 
     def drain(self) -> None:
-        """Send everything not sent yet (``monitor run --once``)."""
+        """Queue everything not sent yet, whatever the group timers (``monitor run --once``)."""
         with self._lock:
-            self._log(self.pipeline.drain())
+            self.pipeline.drain()
+            self._commit()
 
-    @staticmethod
-    def _log(results: Sequence[Any]) -> None:
-        for result in results:
-            if result.delivered:
-                log.info("sent %s to %s", result.notification_key, result.destination)
-            else:
-                log.warning("not delivered to %s: %s (kept; `monitor alerts retry` sends it again)",
-                            result.destination, result.error)
+    def _commit(self) -> None:
+        """State, groups, position and the messages they decided, in one transaction; then wake the sender."""
+        queued = self.pipeline.take_outbox()
+        if self.printer is not None and queued:
+            self.printer([new.notification for new in queued])
+            queued = []
+        self.engine.runner.flush(str(self.position), queued)
+        if queued and self.dispatcher is not None:
+            self.dispatcher.wake.set()

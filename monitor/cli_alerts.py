@@ -12,9 +12,11 @@ import click
 import orjson
 
 from monitor.alerts import SEVERITIES, STATUSES
+from monitor.store.base import NOTIFICATION_STATUSES
 
 if TYPE_CHECKING:
     from monitor.notify.notification import DeliveryResult, Notification
+    from monitor.store.base import StoredNotification
 
 CONFIG = click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file (monitor.yaml)")
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
@@ -91,10 +93,7 @@ def show(config_path: str | None, fingerprint: str, fmt: str) -> None:
         raise click.ClickException(f"no alert with fingerprint {fingerprint!r}")
     sent = store.notifications(fingerprint=fingerprint)
     if fmt == "json":
-        deliveries = [{"id": s.id, "destination": s.notification.destination, "status": s.status,
-                       "attempts": s.attempts, "error": s.last_error, "created_at": format_time(s.created_at)}
-                      for s in sent]
-        _json_lines([{**alert.to_dict(), "notifications": deliveries}])
+        _json_lines([{**alert.to_dict(), "notifications": [_delivery_record(s) for s in sent]}])
         return
     record = alert.to_dict()
     for key in ("rule", "title", "severity", "status", "fingerprint", "first_seen", "last_seen", "count"):
@@ -104,8 +103,10 @@ def show(config_path: str | None, fingerprint: str, fmt: str) -> None:
     click.echo(f"{'events:':<12} {' '.join(alert.event_ids)}")
     for stored in sent:
         error = f" ({stored.last_error})" if stored.last_error else ""
+        next_at = (f", next attempt {_format(stored.next_attempt_at)}"
+                   if stored.status == "pending" and stored.next_attempt_at else "")
         click.echo(f"{'sent:':<12} #{stored.id} {format_time(stored.created_at)} {stored.notification.destination} "
-                   f"{stored.notification.status} {stored.status} after {stored.attempts} attempt(s){error}")
+                   f"{stored.notification.status} {stored.status} after {stored.attempts} attempt(s){next_at}{error}")
 
 
 @alerts.command()
@@ -167,12 +168,15 @@ def expire(config_path: str | None, silence_id: int) -> None:
 @alerts.command()
 @CONFIG
 def retry(config_path: str | None) -> None:
-    """Send the undelivered notifications again, as they were first rendered."""
-    from monitor.notify.pipeline import retry_undelivered
+    """Send the undelivered notifications now, as they were first rendered: those the daemon gave up on and
+    those waiting for their next attempt."""
+    from monitor.notify.dispatch import Dispatcher, RetryPolicy
     from monitor.store import open_store
 
     config = _config(config_path)
-    retried = retry_undelivered(open_store(config.state_url()), _deliver_for(config), _now())
+    store = open_store(config.state_url())
+    store.requeue_undelivered(_now())
+    retried = Dispatcher(store, _deliver_for(config), RetryPolicy.from_settings(config.delivery)).run_due()
     failed = [(stored, result) for stored, result in retried if not result.delivered]
     for stored, result in failed:
         message = stored.notification
@@ -188,6 +192,35 @@ def _deliver_for(config: Any) -> Callable[[list[Notification]], list[DeliveryRes
     from monitor.notify.delivery import build_deliver
 
     return build_deliver(config)
+
+
+@alerts.command()
+@CONFIG
+@click.option("--status", type=click.Choice(NOTIFICATION_STATUSES), help="only messages with this status")
+@click.option("--limit", type=click.IntRange(min=1))
+@FORMAT
+def deliveries(config_path: str | None, status: str | None, limit: int | None, fmt: str) -> None:
+    """The notification log: every message, its delivery status, attempts, next attempt and last error."""
+    found = _store(config_path).notifications(status=status, limit=limit)
+    if fmt == "json":
+        _json_lines(_delivery_record(stored) for stored in found)
+        return
+    for stored in found:
+        record = _delivery_record(stored)
+        next_at = f" next {record['next_attempt_at']}" if stored.status == "pending" else ""
+        error = f": {stored.last_error}" if stored.last_error and stored.status != "delivered" else ""
+        click.echo(f"#{stored.id:<5} {record['created_at']} {stored.notification.destination} "
+                   f"{stored.notification.status:<8} {stored.status:<11} attempts={stored.attempts}{next_at}{error}")
+
+
+def _delivery_record(stored: StoredNotification) -> dict[str, Any]:
+    message = stored.notification
+    return {"id": stored.id, "destination": message.destination, "group": message.group, "message": message.status,
+            "status": stored.status, "attempts": stored.attempts, "error": stored.last_error,
+            "created_at": _format(stored.created_at),
+            "sent_at": _format(stored.sent_at) if stored.sent_at else None,
+            "next_attempt_at": _format(stored.next_attempt_at) if stored.next_attempt_at else None,
+            "alerts": [alert.fingerprint for alert in message.alerts]}
 
 
 def _format(value: datetime) -> str:

@@ -11,7 +11,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from monitor.closed import Closed
 from monitor.notify.destinations import Destination
-from monitor.notify.settings import InhibitRule, Route
+from monitor.notify.settings import DeliverySettings, InhibitRule, Route
 from monitor.validation import errors_from_validation
 from monitor.yamlsource import Location, Path_, SourceError, YamlDocument, YamlErrors, load_yaml_file
 
@@ -103,6 +103,7 @@ class Config(Closed):
     destinations: dict[str, Destination] = {}
     routes: Route | None = None
     inhibit_rules: list[InhibitRule] = []
+    delivery: DeliverySettings = DeliverySettings()
     base_dir: str = Field(default=".", exclude=True, description="folder relative paths are read from (the config's)")
 
     def resolve(self, path: str) -> str:

@@ -15,11 +15,17 @@ from monitor.config import Config
 from monitor.inputs import Input, build_input
 from monitor.intake import Intake
 from monitor.store import Store, open_store
+from monitor.store.base import StoredNotification
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 60.0
 TICK_SECONDS = 1.0
 STOP_GRACE_SECONDS = 5.0
+ONCE_PATIENCE_SECONDS = 20.0  # how long `run --once` waits for retries of what could not be delivered at once
+
+
+class Undelivered(RuntimeError):
+    """``run --once`` ended with messages not delivered; they stay in the notification log for the next run."""
 
 
 @contextmanager
@@ -39,6 +45,24 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def dispatching(alerting: Alerting | None, once: bool) -> Iterator[None]:
+    """In the daemon, the dispatch stage sends from the notification log on a thread of its own."""
+    dispatcher = alerting.dispatcher if alerting else None
+    if dispatcher is None or once:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=dispatcher.serve, args=(stop,), name="dispatch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        dispatcher.wake.set()
+        thread.join(timeout=STOP_GRACE_SECONDS)  # a send under way finishes; one still hanging is retried later
 
 
 @contextmanager
@@ -106,16 +130,39 @@ def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: thre
         threading.Thread(target=_run_input, args=(s, intake, stop, once, failures), name=s.name, daemon=True)
         for s in sources
     ]
-    with stop_on_signals(stop), ticking(alerting, once):
-        for thread in threads:
-            thread.start()
-        _wait_for(threads, stop)
-    if alerting and once:
-        alerting.drain()
-    elif alerting:
-        alerting.tick()
+    with stop_on_signals(stop), dispatching(alerting, once):
+        with ticking(alerting, once):
+            for thread in threads:
+                thread.start()
+            _wait_for(threads, stop)
+        if alerting and not once:
+            alerting.tick()
     log.info("recorded %d new events (%d duplicates), %d dead letters",
              intake.recorded, intake.duplicates, intake.dead)
+    undelivered = _finish_once(alerting) if alerting and once else []
     if failures:
         raise RuntimeError(f"inputs failed: {', '.join(failures)}")
+    if undelivered:
+        raise Undelivered("; ".join(undelivered))
     return intake
+
+
+def _finish_once(alerting: Alerting) -> list[str]:
+    """Queue every pending group, send, wait a little for retries; what is still undelivered, by destination."""
+    alerting.drain()
+    if alerting.dispatcher is None:
+        return []
+    left = alerting.dispatcher.drain(ONCE_PATIENCE_SECONDS)
+    by_destination: dict[str, list[StoredNotification]] = {}
+    for stored in left:
+        by_destination.setdefault(stored.notification.destination, []).append(stored)
+    return [f"not delivered to {name}: {len(kept)} message(s) ({_what_next(kept)}); last error: {kept[-1].last_error}"
+            for name, kept in sorted(by_destination.items())]
+
+
+def _what_next(kept: list[StoredNotification]) -> str:
+    waiting = sum(stored.status == "pending" for stored in kept)
+    parts = [f"{waiting} retried by the next run"] if waiting else []
+    if len(kept) > waiting:
+        parts.append(f"{len(kept) - waiting} given up, sent again by `monitor alerts retry`")
+    return ", ".join(parts)

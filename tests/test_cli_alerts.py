@@ -13,6 +13,7 @@ from monitor.alerts import Alert
 from monitor.cli_alerts import alerts
 from monitor.config import Config
 from monitor.events import Event, Resource
+from monitor.notify.dispatch import Dispatcher, RetryPolicy
 from monitor.notify.notification import DeliveryResult, Notification
 from monitor.notify.pipeline import AlertPipeline
 from monitor.store import SqliteStore
@@ -57,12 +58,13 @@ def setup(tmp_path: Path) -> tuple[Path, SqliteStore]:
                       "routes: {destination: chat}\n")
     store = SqliteStore(str(tmp_path / "state" / "monitor.db"))
     pipeline = AlertPipeline(Config.model_validate({"destinations": {"chat": {"urls": ["json://127.0.0.1:1/hook"]}},
-                                                    "routes": {"destination": "chat"}}), store, Recorder(False))
+                                                    "routes": {"destination": "chat"}}), store)
     pipeline.submit([alert(1, "s3-bucket-deleted", "high", "logs", at=T0),
                      alert(2, "s3-bucket-deleted", "high", "logs", at=T0 + 5 * S)], T0 + 6 * S)
     pipeline.submit([alert(3, "s3-object-deleted", "low", "data", at=T0 + 60 * S, kind="object")], T0 + 61 * S)
     pipeline.submit([alert(4, "ec2-instance-launched", "medium", "vm", at=T0 + 120 * S)], T0 + 121 * S)
     pipeline.drain(T0 + 130 * S)
+    Dispatcher(store, Recorder(False), RetryPolicy(max_attempts=1)).run_due(T0 + 130 * S)
     return config, store
 
 
@@ -146,8 +148,20 @@ def test_show_an_alert_and_its_messages(setup: tuple[Path, SqliteStore]) -> None
     code, output = run(config, "show", fingerprint, "--format", "json")
     assert code == 0
     assert json.loads(output)["notifications"] == [
-        {"id": 1, "destination": "chat", "status": "undelivered", "attempts": 1, "error": "connection refused",
-         "created_at": "2026-03-01T12:02:10Z"}]
+        {"id": 1, "destination": "chat", "group": {"rule": "s3-bucket-deleted"}, "message": "firing",
+         "status": "undelivered", "attempts": 1, "error": "connection refused", "created_at": "2026-03-01T12:02:10Z",
+         "sent_at": None, "next_attempt_at": None, "alerts": [fingerprint]}]
+
+
+def test_deliveries_lists_the_notification_log(setup: tuple[Path, SqliteStore]) -> None:
+    config, store = setup
+    assert run(config, "deliveries") == (0, "".join(
+        f"#{n:<5} 2026-03-01T12:02:10Z chat firing   undelivered attempts=1: connection refused\n" for n in (1, 2, 3)))
+    store.requeue_undelivered(T0 + 200 * S)
+    code, output = run(config, "deliveries", "--status", "pending", "--limit", "1")
+    assert (code, output) == (0, "#1     2026-03-01T12:02:10Z chat firing   pending     attempts=1 next "
+                                 "2026-03-01T12:03:20Z: connection refused\n")
+    assert run(config, "deliveries", "--status", "delivered") == (0, "")
 
 
 def test_show_an_unknown_fingerprint(setup: tuple[Path, SqliteStore]) -> None:

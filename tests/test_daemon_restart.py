@@ -6,10 +6,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
 from monitor import daemon
+from monitor.cli import main
 from monitor.config import load_config
 from monitor.store import SqliteStore
 from tests.conftest import load_payload
+from tests.notify.receivers import HttpReceiver
 
 START = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -54,3 +59,22 @@ def test_a_burst_split_by_restarts_fires_once(tmp_path: Path) -> None:
     run_with(tmp_path, range(6, 8))  # the burst goes on: the same alert, updated, not a new one
     [(rule, count)] = firing()
     assert (rule, count) == ("mass-deletion", 8)
+
+
+def test_run_once_exits_non_zero_naming_what_stayed_undelivered(tmp_path: Path, chat: HttpReceiver) -> None:
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - {id: deleted, title: Object deleted, severity: high, match: {resource: {kind: [object]}}}\n")
+    (tmp_path / "monitor.yaml").write_text(
+        "state: sqlite:///monitor.db\nrules: [rules.yaml]\ninputs: [{type: file, path: events.jsonl}]\n"
+        f"destinations: {{chat: {{urls: ['{chat.url()}']}}}}\n"
+        "delivery: {max_attempts: 3, base_delay: 0.1s}\n")
+    chat.script(500, 500, 500)
+    with pytest.raises(daemon.Undelivered) as caught:
+        run_with(tmp_path, range(0, 1))
+    assert str(caught.value).startswith(
+        "not delivered to chat: 1 message(s) (1 given up, sent again by `monitor alerts retry`); last error: json://")
+    assert [r.answer for r in chat.requests] == [500, 500, 500]
+    result = CliRunner().invoke(main, ["alerts", "retry", "--config", str(tmp_path / "monitor.yaml")])
+    assert (result.exit_code, result.output.splitlines()[-1]) == (0, "1 delivered, 0 still undelivered")
+    run_with(tmp_path, range(0, 1))  # the same events again: nothing new to say
+    assert len(chat.received) == 1

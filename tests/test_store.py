@@ -84,3 +84,73 @@ def test_concurrent_writers_do_not_lose_events(tmp_path: Path) -> None:
 def test_unknown_state_url() -> None:
     with pytest.raises(ValueError, match="unsupported state URL 'mongodb://x'"):
         open_store("mongodb://x")
+
+
+def test_state_files_are_private(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/state/s.db")
+    store.record([event(1)])
+    assert (tmp_path / "state").stat().st_mode & 0o777 == 0o700
+    files = sorted(p.name for p in (tmp_path / "state").iterdir())
+    assert "s.db" in files and "s.db-wal" in files
+    assert {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "state").iterdir()} == {f: 0o600 for f in files}
+
+
+PREVIOUS_NOTIFICATIONS = """
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, destination TEXT NOT NULL, group_key TEXT NOT NULL,
+    status TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL, payload BLOB NOT NULL,
+    created_at TEXT NOT NULL, sent_at TEXT
+);
+"""
+
+
+def test_a_notification_log_of_the_previous_release_opens_with_its_history(tmp_path: Path) -> None:
+    import sqlite3
+
+    import orjson
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(PREVIOUS_NOTIFICATIONS)
+    payload = {"destination": "chat", "group_key": "routes:abc", "group": {"rule": "r"}, "status": "firing",
+               "template": None, "labels": {}, "alerts": []}
+    db.execute("INSERT INTO notifications (key, destination, group_key, status, attempts, last_error, payload,"
+               " created_at, sent_at) VALUES ('chat:routes:abc', 'chat', 'routes:abc', 'undelivered', 5, 'HTTP 500',"
+               " ?, '2026-01-01T00:00:00.000000Z', NULL)", (orjson.dumps(payload),))
+    db.commit()
+    db.close()
+    store = open_store(f"sqlite:///{path}")
+    [old] = store.notifications()
+    assert (old.status, old.attempts, old.last_error, old.notification.group, old.notification.sent_to) == (
+        "undelivered", 5, "HTTP 500", {"rule": "r"}, ())
+    assert store.requeue_undelivered(T0) == 1
+    [claimed] = store.claim_notifications(T0, T0 + timedelta(minutes=2))
+    assert claimed.id == old.id
+
+
+def test_a_pending_message_is_claimed_by_one_worker_only(tmp_path: Path) -> None:
+    from monitor.notify.notification import Notification
+    from monitor.store.base import NewNotification
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    store = open_store(url)
+    messages = [NewNotification(f"m{n}", Notification("chat", f"routes:{n}", {}, "firing", ()), T0)
+                for n in range(200)]
+    store.write_state([], [], None, messages)
+    store.write_state([], [], None, messages[:10])  # written again (a restart): nothing added
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        own = open_store(url)
+        while taken := own.claim_notifications(T0, T0 + timedelta(minutes=2), limit=7):
+            with lock:
+                claimed.extend(s.id for s in taken)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == list(range(1, 201))
+    assert store.claim_notifications(T0 + timedelta(minutes=3), T0 + timedelta(minutes=5))  # leases ended

@@ -30,9 +30,10 @@ class StateBackend(Protocol):
 
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
-        checkpoint: tuple[str, str] | None = None,
+        checkpoint: tuple[str, str] | None = None, notifications: Sequence[Any] = (),
     ) -> None:
-        """Upsert (rule, key, document, expires at), delete (rule, key), save the checkpoint: atomically."""
+        """Upsert (rule, key, document, expires at), delete (rule, key), save the checkpoint and add the new
+        messages to the notification log: atomically."""
         ...
 
     def delete_expired_state(self, now: int) -> int:
@@ -55,7 +56,7 @@ class DetectorState(Protocol):
 
     def expire(self, now: int) -> list[tuple[str, str]]: ...
 
-    def flush(self, position: str | None = None) -> None: ...
+    def flush(self, position: str | None = None, notifications: Sequence[Any] = ()) -> None: ...
 
     def checkpoint(self) -> str | None: ...
 
@@ -194,14 +195,16 @@ class CachedState:
         self._expired_until = max(self._expired_until, now)
         return expired
 
-    def flush(self, position: str | None = None) -> None:
-        """Write dirty documents, deletions and the checkpoint to the backend in one transaction."""
+    def flush(self, position: str | None = None, notifications: Sequence[Any] = ()) -> None:
+        """Write dirty documents, deletions, the checkpoint and ``notifications`` (messages decided with this
+        state, for the notification log) to the backend in one transaction."""
         if self.backend is None:
             return
         puts = [(rule, key, serialize(entry[0]), entry[1])
                 for rule, keys in sorted(self._dirty.items()) for key in sorted(keys)
                 if (entry := self._rules[rule].get(key)) is not None]
-        self.backend.write_state(puts, sorted(self.deleted), (CHECKPOINT, position) if position is not None else None)
+        self.backend.write_state(puts, sorted(self.deleted), (CHECKPOINT, position) if position is not None else None,
+                                 notifications)
         if self._expired_until:
             self.backend.delete_expired_state(self._expired_until)
         self._clear_dirty()
@@ -238,6 +241,7 @@ class MemoryBackend:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], tuple[bytes, int]] = {}
         self.checkpoints: dict[str, str] = {}
+        self.notifications: list[Any] = []
 
     def load_state(self, rule: str) -> Iterator[tuple[str, bytes, int]]:
         for (name, key), (body, expires_at) in sorted(self.rows.items()):
@@ -246,8 +250,9 @@ class MemoryBackend:
 
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
-        checkpoint: tuple[str, str] | None = None,
+        checkpoint: tuple[str, str] | None = None, notifications: Sequence[Any] = (),
     ) -> None:
+        self.notifications.extend(notifications)
         for rule, key, body, expires_at in puts:
             self.rows[rule, key] = (body, expires_at)
         for rule, key in deletes:

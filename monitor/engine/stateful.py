@@ -95,11 +95,12 @@ class StatefulRunner:
             alerts.extend(self._advance_detectors())
         return alerts
 
-    def flush(self, position: str | None = None) -> None:
-        """Persist dirty state and the watermark; ``position`` is the event-log offset they reflect."""
+    def flush(self, position: str | None = None, notifications: Sequence[Any] = ()) -> None:
+        """Persist dirty state and the watermark; ``position`` is the event-log offset they reflect, and
+        ``notifications`` the messages decided with this state (written in the same transaction)."""
         if self.watermark.now is not None:
             self.state.put(RUNNER, "watermark", {"t": epoch(self.watermark.now)}, FOREVER)
-        self.state.flush(position)
+        self.state.flush(position, notifications)
         if position is not None:
             self.checkpoint = position
 

@@ -1,18 +1,21 @@
-"""The send stage: rendered messages to Apprise URLs, destinations in parallel, each URL retried on its own.
+"""The send stage: rendered messages to Apprise URLs, one attempt per URL, destinations and URLs in parallel.
 
-This is the only module that imports Apprise. Per destination, messages go out in order; a destination
-that stays down after its retries fails the rest of its messages at once (they stay undelivered for
-``monitor alerts retry``) instead of making each wait through the same back-off. Destinations never
-wait for each other. Every URL of a destination is retried separately, so a URL that accepted a message
-is not sent it again. Errors are reported with Apprise's masked URLs only.
+This is the only module that imports Apprise. ``Sender.deliver`` makes one attempt per message at every URL of
+its destination that has not accepted it yet (``Notification.sent_to``) and returns typed results: which URLs
+accepted, whether the failure is permanent (an HTTP 4xx other than 408/425/429, an invalid URL), and the
+Retry-After the destination asked for (read from the HTTP answer, see ``http_capture``). Waiting and retrying
+are the dispatch stage's job (``monitor.notify.dispatch``), so nothing here sleeps. Per destination, after a
+failure the destination's later messages in the same call are not attempted (they are retried with it), so a
+destination that is down costs one timeout per call, not one per message. Errors carry Apprise's masked URLs
+only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -28,6 +31,7 @@ with warnings.catch_warnings():
 
 from monitor.alerts import SEVERITIES
 from monitor.notify.destinations import Destination, DestinationError, Format
+from monitor.notify.http_capture import HttpAnswer, capturing
 from monitor.notify.notification import DeliveryResult, Notification
 from monitor.notify.templates import RenderedMessage, RenderError, Templates, sample_notifications
 
@@ -45,28 +49,7 @@ NOTIFY_TYPES: dict[str, Any] = {
     "low": apprise.NotifyType.INFO,
     "info": apprise.NotifyType.INFO,
 }
-_HTTP_ERROR = re.compile(r"error=(\d{3})\b")
-_RATE_LIMITED = re.compile(r"error=429\b|too many requests|rate.?limit", re.IGNORECASE)
-_RETRY_AFTER = re.compile(r"(?:retry.?after|blocking for)\D{0,20}(\d+(?:\.\d+)?)", re.IGNORECASE)
 _TRANSIENT_4XX = frozenset({408, 425, 429})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential back-off per URL: ``base_delay`` doubling up to ``max_delay``; after HTTP 429 at least
-    ``rate_limit_delay`` (or the Retry-After Apprise reports). ``timeout`` bounds one attempt."""
-
-    max_attempts: int = 5
-    base_delay: float = 2.0
-    max_delay: float = 300.0
-    rate_limit_delay: float = 60.0
-    timeout: float = 60.0
-
-    def delay(self, attempt: int, outcome: Attempt) -> float:
-        wait: float = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
-        if outcome.rate_limited:
-            wait = max(wait, outcome.retry_after or self.rate_limit_delay)
-        return wait
 
 
 @dataclass(frozen=True)
@@ -75,25 +58,26 @@ class Target:
     label: str  # Apprise's masked form, for messages
     fmt: Format
 
+    @property
+    def id(self) -> str:
+        """A stable id of the URL that reveals nothing of it: what ``sent_to`` records."""
+        return hashlib.sha256(self.url.encode()).hexdigest()[:12]
+
 
 @dataclass(frozen=True)
 class Attempt:
     ok: bool
     error: str = ""
+    status: int | None = None  # the HTTP status of the last answer, when the URL speaks HTTP
     rate_limited: bool = False
     retry_after: float | None = None
     permanent: bool = False
 
 
-@dataclass(frozen=True)
-class TargetResult:
-    ok: bool
-    attempts: int
-    error: str = ""
-
-
 def _asset() -> Any:
-    return apprise.AppriseAsset(app_id="cloud-monitor", app_desc="cloud-monitor alerts", secure_logging=True)
+    # async_mode=False: Apprise runs the plugin on the calling thread, where http_capture can see its answers.
+    return apprise.AppriseAsset(app_id="cloud-monitor", app_desc="cloud-monitor alerts", secure_logging=True,
+                                async_mode=False)
 
 
 def _instantiate(url: str) -> Any:
@@ -161,32 +145,29 @@ def _scrub(text: str, target: Target) -> str:
     return text.replace(target.url, target.label) if target.url else text
 
 
-def _read_attempt(result: Any, target: Target) -> Attempt:
-    """What one Apprise call said about one URL, from the log lines Apprise captured for it."""
-    messages = [_scrub(entry.message, target) for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
+def _read_attempt(result: Any, target: Target, answers: Sequence[HttpAnswer]) -> Attempt:
+    """One Apprise call for one URL: the decision from the HTTP answer, the words from Apprise's log."""
     if bool(result):
         return Attempt(ok=True)
+    messages = [_scrub(entry.message, target) for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
     if result.status == apprise.AppriseResultStatus.TIMEOUT:
         messages.append("timed out")
     text = " ".join(messages) or f"Apprise reported {result.status.name.lower()}"
-    codes = [int(code) for code in _HTTP_ERROR.findall(text)]
-    after = _RETRY_AFTER.search(text)
-    return Attempt(
-        ok=False, error=text, rate_limited=bool(_RATE_LIMITED.search(text)),
-        retry_after=float(after.group(1)) if after else None,
-        permanent=any(400 <= code < 500 and code not in _TRANSIENT_4XX for code in codes),
-    )
+    last = answers[-1] if answers else None
+    if last is None or 200 <= last.status < 300:  # no HTTP answer: a refused connection, a timeout, SMTP...
+        return Attempt(ok=False, error=text)
+    return Attempt(ok=False, error=text, status=last.status, rate_limited=last.status == 429,
+                   retry_after=last.retry_after,
+                   permanent=400 <= last.status < 500 and last.status not in _TRANSIENT_4XX)
 
 
 class Sender:
     """Delivers notifications to the configured destinations; ``deliver`` never raises for a bad send."""
 
-    def __init__(self, destinations: Mapping[str, Destination], templates: Templates,
-                 policy: RetryPolicy | None = None, base_dir: str | Path = ".",
+    def __init__(self, destinations: Mapping[str, Destination], templates: Templates, base_dir: str | Path = ".",
                  environ: Mapping[str, str] | None = None) -> None:
         self.destinations = destinations
         self.templates = templates
-        self.policy = policy or RetryPolicy()
         self.base_dir = base_dir
         self.environ = environ
 
@@ -206,74 +187,74 @@ class Sender:
 
     async def _run(self, name: str, items: list[tuple[int, Notification]], prefix: str = "",
                    ) -> list[tuple[int, DeliveryResult]]:
-        def failed(notification: Notification, error: str, attempts: int = 0) -> DeliveryResult:
-            return DeliveryResult(name, notification.key, delivered=False, attempts=attempts, error=error)
+        def failed(notification: Notification, error: str, *, permanent: bool = False) -> DeliveryResult:
+            return DeliveryResult(name, notification.key, delivered=False, attempts=0, error=error,
+                                  accepted=notification.sent_to, permanent=permanent)
 
         destination = self.destinations.get(name)
         if destination is None:
-            return [(i, failed(n, f"unknown destination {name!r}")) for i, n in items]
+            return [(i, failed(n, f"unknown destination {name!r}", permanent=True)) for i, n in items]
         try:
             found = targets(destination, self.base_dir, self.environ)
         except DestinationError as exc:
             return [(i, failed(n, f"destination {name}: {exc}")) for i, n in items]
         results: list[tuple[int, DeliveryResult]] = []
-        down = ""
+        down: DeliveryResult | None = None
         for index, notification in items:
-            if down:
-                results.append((index, failed(notification, f"not attempted: destination down ({down})")))
+            if down is not None:
+                results.append((index, replace(failed(notification, f"not attempted: destination down ({down.error})"),
+                                               retry_after=down.retry_after, rate_limited=down.rate_limited)))
                 continue
             result = await self._send(name, destination, found, notification, prefix)
-            down = result.error if not result.delivered and result.attempts else ""
+            down = result if not result.delivered and result.attempts and not result.permanent else None
             results.append((index, result))
         return results
 
     async def _send(self, name: str, destination: Destination, found: list[Target], notification: Notification,
                     prefix: str) -> DeliveryResult:
+        pending = [t for t in found if t.id not in notification.sent_to]
         try:
-            messages = {fmt: self._render(notification, fmt, destination, prefix) for fmt in {t.fmt for t in found}}
+            messages = {fmt: self._render(notification, fmt, destination, prefix) for fmt in {t.fmt for t in pending}}
         except RenderError as exc:
-            return DeliveryResult(name, notification.key, delivered=False, attempts=0, error=f"template: {exc}")
+            return DeliveryResult(name, notification.key, delivered=False, attempts=0, error=f"template: {exc}",
+                                  accepted=notification.sent_to)
         notify_type = _notify_type(notification)
-        outcomes = await asyncio.gather(*(self._with_retries(t, messages[t.fmt], notify_type) for t in found))
-        errors = [o.error for o in outcomes if not o.ok]
-        return DeliveryResult(name, notification.key, delivered=not errors,
-                              attempts=max(o.attempts for o in outcomes), error="; ".join(errors))
+        outcomes = await asyncio.gather(*(asyncio.to_thread(_attempt, t, messages[t.fmt], notify_type)
+                                          for t in pending))
+        accepted = (*notification.sent_to, *(t.id for t, o in zip(pending, outcomes, strict=True) if o.ok))
+        failures = [(t, o) for t, o in zip(pending, outcomes, strict=True) if not o.ok]
+        for target, outcome in failures:
+            log.info("delivery to %s failed: %s", target.label, outcome.error)
+        waits = [o.retry_after for _, o in failures if o.retry_after is not None]
+        return DeliveryResult(
+            name, notification.key, delivered=not failures, attempts=1,
+            error="; ".join(f"{t.label}: {o.error}" for t, o in failures), accepted=tuple(accepted),
+            permanent=bool(failures) and all(o.permanent for _, o in failures),
+            retry_after=max(waits) if waits else None, rate_limited=any(o.rate_limited for _, o in failures),
+        )
 
     def _render(self, notification: Notification, fmt: Format, destination: Destination,
                 prefix: str) -> RenderedMessage:
         message = self.templates.render(notification, fmt, destination.template)
         return replace(message, title=prefix + message.title) if prefix else message
 
-    async def _with_retries(self, target: Target, message: RenderedMessage, notify_type: Any) -> TargetResult:
-        attempt = 0
-        while True:
-            attempt += 1
-            outcome = await self._attempt(target, message, notify_type)
-            if outcome.ok:
-                return TargetResult(ok=True, attempts=attempt)
-            if outcome.permanent or attempt >= self.policy.max_attempts:
-                log.warning("delivery to %s failed after %d attempt(s): %s", target.label, attempt, outcome.error)
-                return TargetResult(ok=False, attempts=attempt, error=f"{target.label}: {outcome.error}")
-            wait = self.policy.delay(attempt, outcome)
-            log.info("delivery to %s failed (%s); retrying in %.1fs", target.label, outcome.error, wait)
-            await asyncio.sleep(wait)
 
-    async def _attempt(self, target: Target, message: RenderedMessage, notify_type: Any) -> Attempt:
-        sender = apprise.Apprise(asset=_asset())
-        if not sender.add(target.url):
-            return Attempt(ok=False, error=f"{target.label}: not a valid Apprise URL", permanent=True)
+def _attempt(target: Target, message: RenderedMessage, notify_type: Any) -> Attempt:
+    """One Apprise call for one URL, on this thread, with the HTTP answers it got."""
+    sender = apprise.Apprise(asset=_asset())
+    if not sender.add(target.url):
+        return Attempt(ok=False, error="not a valid Apprise URL", permanent=True)
+    with capturing() as answers:
         try:
-            result = await sender.async_notify(
-                body=message.body, title=message.title, notify_type=notify_type,
-                body_format=BODY_FORMATS[message.fmt], timeout=self.policy.timeout,
-            )
+            result = sender.notify(body=message.body, title=message.title, notify_type=notify_type,
+                                   body_format=BODY_FORMATS[message.fmt])
         except Exception as exc:  # Apprise reports failures in its result; anything else is one failed attempt
             return Attempt(ok=False, error=_scrub(f"{type(exc).__name__}: {exc}", target))
-        services = list(result)
-        if not services:
-            said = " ".join(_scrub(entry.message, target) for entry in result.call_logs())
-            return Attempt(ok=False, error=said or f"Apprise reported {result.status.name.lower()}")
-        return _read_attempt(services[0], target)
+    services = list(result)
+    if not services:
+        said = " ".join(_scrub(entry.message, target) for entry in result.call_logs())
+        return Attempt(ok=False, error=said or f"Apprise reported {result.status.name.lower()}")
+    return _read_attempt(services[0], target, answers)
 
 
 def _notify_type(notification: Notification) -> Any:

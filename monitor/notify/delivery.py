@@ -1,29 +1,37 @@
-"""The synchronous delivery function the pipeline calls: Apprise for real, or printing for --dry-run."""
+"""The delivery functions the dispatch stage calls: Apprise for real, or printing for --dry-run."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
+from monitor.notify.dispatch import Deliver
 from monitor.notify.notification import DeliveryResult, Notification
-from monitor.notify.pipeline import Deliver
 
 
-def build_deliver(config: Any, *, dry_run: bool = False, out: TextIO | None = None) -> Deliver:
-    """Deliver through the config's destinations; with ``dry_run``, render to ``out`` and send nothing."""
+def templates_for(config: Any) -> Any:
     from monitor.notify.templates import Templates
 
-    templates = Templates(config.resolve(config.templates) if config.templates else None)
-    if dry_run:
-        return lambda notifications: _print(notifications, templates, out or sys.stdout)
+    return Templates(config.resolve(config.templates) if config.templates else None)
+
+
+def build_deliver(config: Any) -> Deliver:
+    """One attempt per message at each of its destination's URLs, destinations in parallel."""
     from monitor.notify.apprise_send import Sender
 
-    sender = Sender(config.destinations, templates, base_dir=config.base_dir)
+    sender = Sender(config.destinations, templates_for(config), base_dir=config.base_dir)
     return lambda notifications: asyncio.run(sender.deliver(notifications))
 
 
-def _print(notifications: list[Notification], templates: Any, out: TextIO) -> list[DeliveryResult]:
+def build_printer(config: Any, out: TextIO | None = None) -> Deliver:
+    """What ``--dry-run`` does instead of sending: render each message to ``out`` (stdout)."""
+    templates = templates_for(config)
+    return lambda notifications: print_notifications(notifications, templates, out or sys.stdout)
+
+
+def print_notifications(notifications: Sequence[Notification], templates: Any, out: TextIO) -> list[DeliveryResult]:
     for notification in notifications:
         message = templates.render(notification, "text", notification.template)
         out.write(f"--- to {notification.destination} (dry run, not sent) ---\n{message.title}\n{message.body}\n")

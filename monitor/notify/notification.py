@@ -17,6 +17,7 @@ class Notification:
     alerts: tuple[Alert, ...]
     template: str | None = None  # a rule's alert.template override, else the destination's default
     labels: dict[str, Any] = field(default_factory=dict)
+    sent_to: tuple[str, ...] = ()  # ids of the destination's URLs that already accepted this message
 
     @property
     def count(self) -> int:
@@ -31,8 +32,19 @@ class Notification:
 
 @dataclass(frozen=True)
 class DeliveryResult:
+    """The outcome of one attempt to send one message, as the retry stage needs it.
+
+    ``accepted`` are the ids of the URLs that have taken the message so far (earlier attempts included), so a
+    retry goes only to the others. ``permanent`` means resending cannot help (an HTTP 4xx other than 408, 425
+    or 429, an invalid URL); ``retry_after`` is the wait a destination asked for (HTTP Retry-After), in seconds.
+    """
+
     destination: str
     notification_key: str
     delivered: bool
     attempts: int
     error: str = ""
+    accepted: tuple[str, ...] = ()
+    permanent: bool = False
+    retry_after: float | None = None
+    rate_limited: bool = False

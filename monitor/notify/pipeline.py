@@ -1,9 +1,12 @@
-"""The alert pipeline, as separate stages: record -> silence -> inhibit -> route -> group, then flush -> deliver.
+"""The alert pipeline, as separate stages: record -> silence -> inhibit -> route -> group -> queue.
 
-``submit`` takes the alerts the rules raised; ``tick`` sends what the group timers say is due; ``drain``
-sends everything pending (``monitor run --once``). Every alert is recorded with the status the pipeline
-gave it (firing, silenced, suppressed, resolved) and every message with its delivery outcome, so an
-undelivered one can be sent again with ``retry_undelivered``.
+``submit`` takes the alerts the rules raised; ``tick`` queues the messages the group timers say are due;
+``drain`` queues everything pending (``monitor run --once``). Every alert is recorded with the status the
+pipeline gave it (firing, silenced, suppressed, resolved). A queued message is not sent here: it waits in
+``outbox`` until the owner of the state writes it to the notification log in the same transaction as the
+groups that decided it (and, in the daemon, the event-log position), and the dispatch stage
+(``monitor.notify.dispatch``) sends it from there. A pipeline built without a ``state`` owns one and writes it
+after every call.
 """
 
 from __future__ import annotations
@@ -15,16 +18,16 @@ from datetime import UTC, datetime
 
 from monitor.alerts import Alert
 from monitor.config import Config
-from monitor.notify.grouping import Grouper
+from monitor.engine.state import CachedState
+from monitor.notify.grouping import GROUPS, Grouper
 from monitor.notify.inhibit import Inhibitor
-from monitor.notify.notification import DeliveryResult, Notification
+from monitor.notify.notification import Notification
 from monitor.notify.routing import Router, alert_labels, default_route, unknown_destinations
 from monitor.notify.silences import Silences
-from monitor.store.base import AlertUpdate, Store, StoredNotification
+from monitor.store.base import AlertUpdate, NewNotification, Store
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[list[Notification]], list[DeliveryResult]]
 Clock = Callable[[], datetime]
 MAX_EVENT_IDS = 100
 ACTIVE = ("firing", "silenced", "suppressed")
@@ -63,20 +66,24 @@ def merge_alert(stored: Alert | None, incoming: Alert) -> AlertUpdate:
 
 
 class AlertPipeline:
-    """One per process, driven from one thread: the daemon calls ``submit`` as alerts come and ``tick`` by
-    ``next_due()``; silences are re-read from the store (when they changed) on every pass."""
+    """One per process, driven from one thread (or under one lock): ``submit`` as alerts come, ``tick`` by the
+    clock; silences are re-read from the store (when they changed) on every pass."""
 
-    def __init__(self, config: Config, store: Store, deliver: Deliver, clock: Clock = utc_now) -> None:
-        self.store, self.deliver, self.clock = store, deliver, clock
+    def __init__(self, config: Config, store: Store, clock: Clock = utc_now, state: CachedState | None = None) -> None:
+        self.store, self.clock = store, clock
         self.router = Router(config.routes or default_route(config.destinations))
         errors = unknown_destinations(self.router, config.destinations)
         if errors:
             raise ValueError("; ".join(errors))
+        self.owns_state = state is None
+        self.state = state if state is not None else CachedState(store)
         self.silences = Silences(store)
         self.inhibitor = Inhibitor(config.inhibit_rules,
                                    store.list_alerts(status=ACTIVE) if config.inhibit_rules else ())
-        self.grouper = Grouper()
-        self._muted: set[str] = set()  # fingerprints recorded as silenced or suppressed
+        self.grouper = Grouper(self.state.for_rule(GROUPS), self.router.routes(), store.get_alerts)
+        self.outbox: list[NewNotification] = []  # queued, not yet in the notification log
+        # fingerprints recorded as silenced or suppressed
+        self._muted = {a.fingerprint for a in store.list_alerts(status=("silenced", "suppressed"))}
 
     def submit(self, alerts: Sequence[Alert], now: datetime | None = None) -> list[Alert]:
         """Record, silence, inhibit, route and group the alerts; returns them as recorded."""
@@ -93,23 +100,30 @@ class AlertPipeline:
             else:
                 self._muted.discard(update.alert.fingerprint)
             self._group(update, now)
+        self._commit()
         return [update.alert for update in updates]
 
-    def tick(self, now: datetime | None = None) -> list[DeliveryResult]:
-        """Send the messages that are due and record how each went."""
+    def tick(self, now: datetime | None = None) -> list[NewNotification]:
+        """Queue the messages that are due; returns them."""
         now = now or self.clock()
-        return self._send(self.grouper.flush(now), now)
+        return self._queue(self.grouper.flush(now), now)
 
-    def drain(self, now: datetime | None = None) -> list[DeliveryResult]:
-        """Send every group with something not sent yet, whatever its timers."""
+    def drain(self, now: datetime | None = None) -> list[NewNotification]:
+        """Queue every group with something not sent yet, whatever its timers."""
         now = now or self.clock()
-        return self._send(self.grouper.flush_all(now), now)
+        return self._queue(self.grouper.flush_all(now), now)
 
     def next_due(self) -> datetime | None:
         return self.grouper.next_due()
 
-    def retry_undelivered(self, now: datetime | None = None) -> list[DeliveryResult]:
-        return [result for _, result in retry_undelivered(self.store, self.deliver, now or self.clock())]
+    def take_outbox(self) -> list[NewNotification]:
+        """The queued messages, for the owner of the state to write with it; the outbox is empty after."""
+        taken, self.outbox = self.outbox, []
+        return taken
+
+    def _commit(self) -> None:
+        if self.owns_state:
+            self.state.flush(None, self.take_outbox())
 
     def _status(self, alert: Alert, now: datetime) -> str:
         if alert.status == "resolved":
@@ -134,17 +148,13 @@ class AlertPipeline:
                 continue
             self.grouper.add(route, alert, labels, now, assume_notified=was_firing)
 
-    def _send(self, notifications: list[Notification], now: datetime) -> list[DeliveryResult]:
+    def _queue(self, emitted: list[tuple[str, Notification]], now: datetime) -> list[NewNotification]:
         self.silences.refresh()
-        ready = [n for n in (self._unmute(n, now) for n in notifications) if n is not None]
-        if not ready:
-            return []
-        results = deliver_safely(self.deliver, ready)
-        self.store.record_notifications(list(zip(ready, results, strict=True)), now)
-        for result in results:
-            if not result.delivered:
-                log.warning("could not deliver %s: %s", result.notification_key, result.error)
-        return results
+        queued = [NewNotification(message_id, kept, now) for message_id, notification in emitted
+                  if (kept := self._unmute(notification, now)) is not None]
+        self.outbox.extend(queued)
+        self._commit()
+        return queued
 
     def _unmute(self, notification: Notification, now: datetime) -> Notification | None:
         """Drop the firing alerts a silence or an inhibition now covers, recording their new status."""
@@ -162,28 +172,3 @@ class AlertPipeline:
         if not kept:
             return None
         return notification if len(kept) == len(notification.alerts) else replace(notification, alerts=tuple(kept))
-
-
-def deliver_safely(deliver: Deliver, notifications: list[Notification]) -> list[DeliveryResult]:
-    """One result per notification, in order; a delivery that raises counts as undelivered, to retry."""
-    try:
-        results = {r.notification_key: r for r in deliver(notifications)}
-    except Exception as exc:
-        log.exception("delivery failed")
-        results = {}
-        error = f"delivery raised {type(exc).__name__}: {exc}"
-    else:
-        error = "no delivery result"
-    return [results.get(n.key) or DeliveryResult(n.destination, n.key, False, 0, error) for n in notifications]
-
-
-def retry_undelivered(
-    store: Store, deliver: Deliver, now: datetime
-) -> list[tuple[StoredNotification, DeliveryResult]]:
-    """Send the stored undelivered messages again, as they were; record each outcome."""
-    pending = store.notifications(status="undelivered")
-    if not pending:
-        return []
-    results = deliver_safely(deliver, [stored.notification for stored in pending])
-    store.record_retries([(stored.id, result) for stored, result in zip(pending, results, strict=True)], now)
-    return list(zip(pending, results, strict=True))

@@ -89,3 +89,13 @@ class InhibitRule(Closed):
     target_match: LabelPattern = Field(description="an EventBridge pattern over the inhibited alert's labels")
     equal: list[LabelPath] = Field(default=[], description="labels that must have the same value in both")
 
+
+
+class DeliverySettings(Closed):
+    """How the dispatch stage retries a message a destination did not take."""
+
+    max_attempts: int = Field(default=10, ge=1, description="attempts before a message is given up (undelivered)")
+    base_delay: Duration = Field(default="2s", description="the wait after the first failure, doubled after each")
+    max_delay: Duration = Field(default="5m", description="the longest wait between two attempts")
+    rate_limit_delay: Duration = Field(default="1m", description="the least wait after an HTTP 429 without Retry-After")
+    max_retry_after: Duration = Field(default="1h", description="the longest Retry-After honoured")

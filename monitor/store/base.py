@@ -62,14 +62,31 @@ class Silence(NewSilence):
 
 
 @dataclass(frozen=True)
+class NewNotification:
+    """A message the grouping decided to send, entering the notification log as pending.
+
+    ``id`` is unique per message (group key and the group's message number), so writing it again, as a
+    process that crashed before its state was saved does on restart, adds nothing.
+    """
+
+    id: str
+    notification: Notification
+    created_at: datetime
+
+
+NOTIFICATION_STATUSES = ("pending", "delivered", "undelivered", "superseded")
+
+
+@dataclass(frozen=True)
 class StoredNotification:
     id: int
-    notification: Notification
-    status: str  # delivered | undelivered | superseded (a newer message of the same group was delivered)
+    notification: Notification  # with ``sent_to``: the URLs that accepted it so far
+    status: str  # pending (an attempt is due at next_attempt_at) | delivered | undelivered (given up) | superseded
     attempts: int
     last_error: str
     created_at: datetime
     sent_at: datetime | None
+    next_attempt_at: datetime | None = None
 
 
 class Store(Protocol):
@@ -95,9 +112,10 @@ class Store(Protocol):
 
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
-        checkpoint: tuple[str, str] | None = None,
+        checkpoint: tuple[str, str] | None = None, notifications: Sequence[NewNotification] = (),
     ) -> None:
-        """Detector state and the log position it reflects, in one transaction."""
+        """Detector and group state, the log position it reflects and the messages it decided to send, in one
+        transaction: after any stop the state on disk, the position and the notification log agree."""
         ...
 
     def delete_expired_state(self, now: int) -> int: ...
@@ -129,16 +147,32 @@ class Store(Protocol):
         """The latest episode of a fingerprint."""
         ...
 
-    def set_alert_status(self, fingerprint: str, status: str, now: datetime) -> None: ...
-
-    def record_notifications(
-        self, sent: Sequence[tuple[Notification, DeliveryResult]], now: datetime
-    ) -> list[StoredNotification]:
-        """Keep each message with its outcome; a delivered one supersedes older undelivered ones of its key."""
+    def get_alerts(self, fingerprints: Sequence[str]) -> dict[str, Alert]:
+        """The latest episode of each of these fingerprints that has one."""
         ...
 
-    def record_retries(self, retried: Sequence[tuple[int, DeliveryResult]], now: datetime) -> None:
-        """The outcome of re-sending stored notifications (by id)."""
+    def set_alert_status(self, fingerprint: str, status: str, now: datetime) -> None: ...
+
+    def claim_notifications(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[StoredNotification]:
+        """Take the pending messages due at ``now`` for sending, oldest first: each is leased until
+        ``lease_until`` so that no other worker sends it meanwhile (a worker that dies leaves it to be taken
+        again when the lease ends). Of several pending messages of one destination and group only the newest
+        is taken; the older ones are superseded (the newer one says everything they said)."""
+        ...
+
+    def record_attempts(self, outcomes: Sequence[tuple[int, DeliveryResult, datetime | None]], now: datetime) -> None:
+        """The outcome of sending claimed messages: (id, result, when to try again, or None for never).
+
+        A delivered message supersedes the older undelivered ones of its destination and group."""
+        ...
+
+    def requeue_undelivered(self, now: datetime) -> int:
+        """Make every message not delivered yet due now, given up or waiting for its next attempt
+        (``monitor alerts retry``); returns how many."""
+        ...
+
+    def next_notification_due(self) -> datetime | None:
+        """When the earliest pending message falls due (or its lease ends), for a sender to sleep until."""
         ...
 
     def notifications(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -12,7 +13,7 @@ import orjson
 
 from monitor.events import Event, parse_time, sortable_time
 from monitor.store.base import DeadLetter, NewDeadLetter, StoredEvent
-from monitor.store.sqlite_alerts import ALERT_SCHEMA, SqliteAlerts
+from monitor.store.sqlite_alerts import ALERT_SCHEMA, SqliteAlerts, migrate_notifications
 from monitor.store.sqlite_state import DETECTOR_STATE_SCHEMA, SqliteDetectorState
 
 SCHEMA = """
@@ -41,7 +42,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 class SqliteStore(SqliteAlerts, SqliteDetectorState):
     def __init__(self, path: str) -> None:
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(path))
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -49,6 +50,7 @@ class SqliteStore(SqliteAlerts, SqliteDetectorState):
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA + ALERT_SCHEMA + DETECTOR_STATE_SCHEMA)
+        migrate_notifications(self._db)
 
     def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[Event]:
         now = sortable_time(datetime.now(UTC))
@@ -124,3 +126,15 @@ class SqliteStore(SqliteAlerts, SqliteDetectorState):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _create_private(path: Path) -> None:
+    """The database file readable by its owner only (0600), in a folder of its own made 0700 when created here.
+
+    The state holds alert history, event payloads and delivery errors. SQLite creates the -wal and -shm files
+    with the database file's permissions, so they are private too.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(descriptor)
+    os.chmod(path, 0o600)

@@ -10,6 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ import orjson
 from monitor.alerts import Alert
 from monitor.events import parse_time, sortable_time
 from monitor.notify.notification import DeliveryResult, Notification
-from monitor.store.base import AlertMerge, AlertUpdate, NewSilence, Silence, StoredNotification
+from monitor.store.base import AlertMerge, AlertUpdate, NewNotification, NewSilence, Silence, StoredNotification
 
 ALERT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -46,7 +47,11 @@ CREATE TABLE IF NOT EXISTS notifications (
     last_error TEXT NOT NULL,
     payload BLOB NOT NULL,
     created_at TEXT NOT NULL,
-    sent_at TEXT
+    sent_at TEXT,
+    nid TEXT,
+    next_attempt_at TEXT,
+    claimed_until TEXT,
+    sent_to TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS notifications_status ON notifications (status, id);
 CREATE INDEX IF NOT EXISTS notifications_key ON notifications (key, id);
@@ -70,7 +75,23 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 _ALERT_COLUMNS = "fingerprint, rule, status, severity, first_seen, last_seen, count, event_ids, body, updated_at"
 _ALERT_ASSIGNMENTS = ", ".join(f"{column.strip()} = ?" for column in _ALERT_COLUMNS.split(","))
-_NOTIFICATION_COLUMNS = "id, status, attempts, last_error, payload, created_at, sent_at"
+_NOTIFICATION_COLUMNS = "id, status, attempts, last_error, payload, created_at, sent_at, next_attempt_at, sent_to"
+# Columns a database of the previous release lacks, added when it is opened (its history stays as it was).
+_ADDED_NOTIFICATION_COLUMNS = {"nid": "TEXT", "next_attempt_at": "TEXT", "claimed_until": "TEXT",
+                               "sent_to": "TEXT NOT NULL DEFAULT '[]'"}
+_NOTIFICATION_INDEXES = """
+CREATE UNIQUE INDEX IF NOT EXISTS notifications_nid ON notifications (nid);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (status, next_attempt_at);
+"""
+
+
+def migrate_notifications(db: sqlite3.Connection) -> None:
+    """Bring a notification log written by an earlier release up to date."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(notifications)")}
+    for column, kind in _ADDED_NOTIFICATION_COLUMNS.items():
+        if column not in present:
+            db.execute(f"ALTER TABLE notifications ADD COLUMN {column} {kind}")
+    db.executescript(_NOTIFICATION_INDEXES)
 
 
 def alert_to_dict(alert: Alert) -> dict[str, Any]:
@@ -169,6 +190,20 @@ class SqliteAlerts:
                                    (fingerprint,)).fetchone()
         return alert_from_dict(orjson.loads(row[0])) if row else None
 
+    def get_alerts(self, fingerprints: Sequence[str]) -> dict[str, Alert]:
+        """The latest episode of each fingerprint that has one."""
+        found: dict[str, Alert] = {}
+        unique = list(dict.fromkeys(fingerprints))
+        with self._lock:
+            for start in range(0, len(unique), 500):
+                chunk = unique[start:start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                rows = self._db.execute(
+                    f"SELECT fingerprint, body FROM alerts WHERE id IN (SELECT max(id) FROM alerts"
+                    f" WHERE fingerprint IN ({marks}) GROUP BY fingerprint)", chunk).fetchall()
+                found.update((fp, alert_from_dict(orjson.loads(body))) for fp, body in rows)
+        return found
+
     def set_alert_status(self, fingerprint: str, status: str, now: datetime) -> None:
         with self._transaction() as db:
             row = db.execute("SELECT id, body FROM alerts WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
@@ -178,47 +213,79 @@ class SqliteAlerts:
                 db.execute("UPDATE alerts SET status = ?, body = ?, updated_at = ? WHERE id = ?",
                            (status, orjson.dumps(body), sortable_time(now), row[0]))
 
-    def record_notifications(
-        self, sent: Sequence[tuple[Notification, DeliveryResult]], now: datetime
-    ) -> list[StoredNotification]:
-        stored: list[StoredNotification] = []
-        with self._transaction() as db:
-            for notification, result in sent:
-                status = "delivered" if result.delivered else "undelivered"
-                cursor = db.execute(
-                    "INSERT INTO notifications (key, destination, group_key, status, attempts, last_error, payload,"
-                    " created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (notification.key, notification.destination, notification.group_key, status, result.attempts,
-                     result.error, orjson.dumps(notification_to_dict(notification)), sortable_time(now),
-                     sortable_time(now) if result.delivered else None),
-                )
-                row_id = int(cursor.lastrowid or 0)
+    def insert_notifications(self, db: sqlite3.Connection, notifications: Sequence[NewNotification]) -> None:
+        """Pending messages into the log, inside the caller's transaction; an id already there is left alone."""
+        for new in notifications:
+            message = new.notification
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO notifications (key, destination, group_key, status, attempts, last_error,"
+                " payload, created_at, sent_at, nid, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, '', ?, ?, NULL,"
+                " ?, ?)",
+                (message.key, message.destination, message.group_key, orjson.dumps(notification_to_dict(message)),
+                 sortable_time(new.created_at), new.id, sortable_time(new.created_at)),
+            )
+            if cursor.rowcount:
                 db.executemany("INSERT INTO notification_alerts (notification_id, fingerprint) VALUES (?, ?)",
-                               [(row_id, a.fingerprint) for a in notification.alerts])
-                if result.delivered:
-                    self._supersede(db, notification.key, row_id)
-                stored.append(StoredNotification(row_id, notification, status, result.attempts, result.error,
-                                                 now, now if result.delivered else None))
-        return stored
+                               [(cursor.lastrowid, a.fingerprint) for a in message.alerts])
 
-    @staticmethod
-    def _supersede(db: sqlite3.Connection, key: str, delivered_id: int) -> None:
-        db.execute("UPDATE notifications SET status = 'superseded' WHERE key = ? AND id < ? AND status = 'undelivered'",
-                   (key, delivered_id))
-
-    def record_retries(self, retried: Sequence[tuple[int, DeliveryResult]], now: datetime) -> None:
+    def claim_notifications(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[StoredNotification]:
+        stamp = sortable_time(now)
         with self._transaction() as db:
-            for row_id, result in retried:
+            rows = db.execute(
+                f"SELECT {_NOTIFICATION_COLUMNS}, key FROM notifications WHERE status = 'pending'"
+                " AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?",
+                (stamp, stamp, limit)).fetchall()
+            newest: dict[str, Any] = {}
+            for row in rows:
+                newest[row[-1]] = row
+            for row in rows:
+                if newest[row[-1]] is not row:
+                    db.execute("UPDATE notifications SET status = 'superseded' WHERE id = ?", (row[0],))
+            taken = [row for row in rows if newest[row[-1]] is row]
+            db.executemany("UPDATE notifications SET claimed_until = ? WHERE id = ?",
+                           [(sortable_time(lease_until), row[0]) for row in taken])
+        return [self._stored(row) for row in taken]
+
+    def record_attempts(self, outcomes: Sequence[tuple[int, DeliveryResult, datetime | None]], now: datetime) -> None:
+        with self._transaction() as db:
+            for row_id, result, retry_at in outcomes:
+                status = "delivered" if result.delivered else ("pending" if retry_at is not None else "undelivered")
                 db.execute(
-                    "UPDATE notifications SET status = ?, attempts = attempts + ?, last_error = ?, sent_at = ?"
-                    " WHERE id = ?",
-                    ("delivered" if result.delivered else "undelivered", result.attempts, result.error,
-                     sortable_time(now) if result.delivered else None, row_id),
+                    "UPDATE notifications SET status = ?, attempts = attempts + ?, last_error = ?, sent_at = ?,"
+                    " next_attempt_at = ?, claimed_until = NULL, sent_to = ? WHERE id = ?",
+                    (status, result.attempts, result.error, sortable_time(now) if result.delivered else None,
+                     sortable_time(retry_at) if retry_at is not None else None,
+                     orjson.dumps(list(result.accepted)).decode(), row_id),
                 )
                 if result.delivered:
                     key = db.execute("SELECT key FROM notifications WHERE id = ?", (row_id,)).fetchone()
                     if key is not None:
                         self._supersede(db, key[0], row_id)
+
+    def requeue_undelivered(self, now: datetime) -> int:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE notifications SET status = 'pending', next_attempt_at = ?, claimed_until = NULL"
+                " WHERE status IN ('undelivered', 'pending') AND (claimed_until IS NULL OR claimed_until <= ?)",
+                (sortable_time(now), sortable_time(now)))
+        return cursor.rowcount
+
+    def next_notification_due(self) -> datetime | None:
+        with self._lock:
+            row = self._db.execute("SELECT min(max(next_attempt_at, coalesce(claimed_until, ''))) FROM notifications"
+                                   " WHERE status = 'pending'").fetchone()
+        return parse_time(row[0]) if row and row[0] else None
+
+    @staticmethod
+    def _supersede(db: sqlite3.Connection, key: str, delivered_id: int) -> None:
+        db.execute("UPDATE notifications SET status = 'superseded', claimed_until = NULL"
+                   " WHERE key = ? AND id < ? AND status IN ('undelivered', 'pending')", (key, delivered_id))
+
+    @staticmethod
+    def _stored(row: Sequence[Any]) -> StoredNotification:
+        notification = replace(notification_from_dict(orjson.loads(row[4])), sent_to=tuple(orjson.loads(row[8])))
+        return StoredNotification(row[0], notification, row[1], row[2], row[3], parse_time(row[5]),
+                                  parse_time(row[6]) if row[6] else None, parse_time(row[7]) if row[7] else None)
 
     def notifications(
         self, *, status: str | None = None, fingerprint: str | None = None, limit: int | None = None
@@ -234,11 +301,7 @@ class SqliteAlerts:
         query += " ORDER BY id" + (" LIMIT ?" if limit is not None else "")
         with self._lock:
             rows = self._db.execute(query, [*params, limit] if limit is not None else params).fetchall()
-        return [
-            StoredNotification(row[0], notification_from_dict(orjson.loads(row[4])), row[1], row[2], row[3],
-                               parse_time(row[5]), parse_time(row[6]) if row[6] else None)
-            for row in rows
-        ]
+        return [self._stored(row) for row in rows]
 
     def add_silence(self, silence: NewSilence) -> Silence:
         with self._transaction() as db:

@@ -1,7 +1,8 @@
 """Detector state in SQLite (mixed into SqliteStore): one row per (rule, group key), written behind a cache.
 
-``write_state`` saves a batch of documents, deletions and the "detectors" checkpoint in one transaction,
-so the state on disk always matches the event-log offset it names.
+``write_state`` saves a batch of documents, deletions, the "detectors" checkpoint and the messages the batch
+decided to send (into the notification log, see ``sqlite_alerts``) in one transaction, so the state on disk
+always matches the event-log offset it names and no message is decided without being kept.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+
+from monitor.store.base import NewNotification
 
 DETECTOR_STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS detector_state (
@@ -33,9 +36,11 @@ class SqliteDetectorState:
         for key, body, expires_at in rows:
             yield str(key), bytes(body), int(expires_at)
 
+    def insert_notifications(self, db: sqlite3.Connection, notifications: Sequence[NewNotification]) -> None: ...
+
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
-        checkpoint: tuple[str, str] | None = None,
+        checkpoint: tuple[str, str] | None = None, notifications: Sequence[NewNotification] = (),
     ) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -49,6 +54,7 @@ class SqliteDetectorState:
                 if checkpoint is not None:
                     self._db.execute("INSERT INTO checkpoints (name, position) VALUES (?, ?) "
                                      "ON CONFLICT (name) DO UPDATE SET position = excluded.position", checkpoint)
+                self.insert_notifications(self._db, notifications)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

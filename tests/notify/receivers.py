@@ -2,7 +2,8 @@
 
 The HTTP receiver answers 200 unless told otherwise: ``script("drop", 429, 500)`` makes the next three
 requests fail that way, in order ("drop" closes the connection without an answer, as a crashed or
-refusing server would). It records every request, and what it accepted, with arrival times.
+refusing server would; "hang" answers 200 only after ``hang_seconds``, as a slow one would). It records
+every request, and what it accepted, with arrival times.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class HttpRequest:
 @dataclass
 class HttpReceiver:
     retry_after: int = 1
+    hang_seconds: float = 3.0
     requests: list[HttpRequest] = field(default_factory=list)
     _script: deque[int | str] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -105,6 +107,9 @@ def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
             at = time.monotonic()
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             answer = receiver.next_answer()
+            if answer == "hang":
+                time.sleep(receiver.hang_seconds)
+                answer = 200
             receiver.record(HttpRequest(at, self.path, dict(self.headers.items()), body, answer))
             if answer == "drop":
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -6,19 +6,23 @@ import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from monitor.notify.apprise_send import Attempt, RetryPolicy, Sender, check_destinations
+from monitor.notify.apprise_send import Sender, check_destinations
 from monitor.notify.destinations import Destination, DestinationError
+from monitor.notify.dispatch import Dispatcher, RetryPolicy
 from monitor.notify.notification import DeliveryResult, Notification
 from monitor.notify.templates import Templates
+from monitor.store import SqliteStore
+from monitor.store.base import NewNotification, StoredNotification
 from tests.notify.receivers import HttpReceiver, SmtpReceiver, free_port
 from tests.notify.test_templates import deletion_notification
 
-FAST = RetryPolicy(max_attempts=5, base_delay=0.05, max_delay=0.2, rate_limit_delay=0.4, timeout=10)
+FAST = RetryPolicy(max_attempts=5, base_delay=0.05, max_delay=0.2, rate_limit_delay=0.4)
 HOSTILE = "<script>alert(1)</script>"
 
 
@@ -34,9 +38,22 @@ def templates() -> Templates:
     return Templates()
 
 
-def deliver(destinations: dict[str, Destination], notifications: list[Notification], templates: Templates,
-            policy: RetryPolicy = FAST) -> list[DeliveryResult]:
-    return asyncio.run(Sender(destinations, templates, policy).deliver(notifications))
+def deliver(destinations: dict[str, Destination], notifications: list[Notification],
+            templates: Templates) -> list[DeliveryResult]:
+    """One attempt, as the dispatch stage makes it."""
+    return asyncio.run(Sender(destinations, templates).deliver(notifications))
+
+
+def dispatch(tmp_path: Path, destinations: dict[str, Destination], notifications: list[Notification],
+             templates: Templates, *, policy: RetryPolicy = FAST, patience: float = 10.0,
+             ) -> list[StoredNotification]:
+    """The messages through the notification log of a real store and the dispatch stage, retries and all."""
+    store = SqliteStore(str(tmp_path / "monitor.db"))
+    now = datetime.now(UTC)
+    store.write_state([], [], None, [NewNotification(f"n{i}", n, now) for i, n in enumerate(notifications)])
+    sender = Sender(destinations, templates)
+    Dispatcher(store, lambda batch: asyncio.run(sender.deliver(batch)), policy).drain(patience)
+    return store.notifications()
 
 
 def to(destination: str, notification: Notification | None = None) -> Notification:
@@ -46,7 +63,8 @@ def to(destination: str, notification: Notification | None = None) -> Notificati
 def test_email_arrives_as_html_with_event_text_escaped(smtp: SmtpReceiver, templates: Templates) -> None:
     notification = to("oncall-email", deletion_notification(name=HOSTILE, user_agent=HOSTILE))
     [result] = deliver({"oncall-email": Destination(urls=[smtp.url()])}, [notification], templates)
-    assert result == DeliveryResult("oncall-email", notification.key, delivered=True, attempts=1)
+    assert (result.destination, result.notification_key, result.delivered, result.attempts, result.error) == (
+        "oncall-email", notification.key, True, 1, "")
     [mail] = smtp.messages
     assert mail.envelope_to == ["oncall@example.com"]
     assert mail.message["Subject"] == f"[HIGH] Many objects deleted from one bucket: {HOSTILE} (100 events)"
@@ -70,65 +88,72 @@ def test_chat_gets_the_markdown_message(chat: HttpReceiver, templates: Templates
     assert "(100 events)" in payload["message"]
 
 
-def test_a_failing_destination_never_delays_another(chat: HttpReceiver, flaky: HttpReceiver, smtp: SmtpReceiver,
-                                                    templates: Templates) -> None:
+def test_the_http_answer_decides_retries(flaky: HttpReceiver, templates: Templates) -> None:
+    flaky.retry_after = 7
+    flaky.script(429, 503, 404)
+    destinations = {"flaky": Destination(urls=[flaky.url()])}
+    outcomes = [deliver(destinations, [to("flaky")], templates)[0] for _ in range(4)]
+    assert [(r.delivered, r.permanent, r.rate_limited, r.retry_after) for r in outcomes] == [
+        (False, False, True, 7.0), (False, False, False, None), (False, True, False, None), (True, False, False, None)]
+    assert "error=429" in outcomes[0].error and "error=404" in outcomes[2].error
+    assert outcomes[3].accepted and all(not r.accepted for r in outcomes[:3])
+
+
+def test_a_failing_destination_never_delays_another(tmp_path: Path, chat: HttpReceiver, flaky: HttpReceiver,
+                                                    smtp: SmtpReceiver, templates: Templates) -> None:
     flaky.script("drop", 429, 500)
     destinations = {"chat": Destination(urls=[chat.url()]), "flaky": Destination(urls=[flaky.url()]),
                     "mail": Destination(urls=[smtp.url()])}
-    notifications = [to("flaky"), to("chat"), to("mail")]
     policy = replace(FAST, base_delay=0.25, max_delay=1.0, rate_limit_delay=0.8)
-    results = deliver(destinations, notifications, templates, policy)
+    stored = dispatch(tmp_path, destinations, [to("flaky"), to("chat"), to("mail")], templates, policy=policy)
 
-    assert [(r.destination, r.delivered, r.attempts) for r in results] == [
-        ("flaky", True, 4), ("chat", True, 1), ("mail", True, 1)]
+    assert [(s.notification.destination, s.status, s.attempts) for s in stored] == [
+        ("flaky", "delivered", 4), ("chat", "delivered", 1), ("mail", "delivered", 1)]
     assert [r.answer for r in flaky.requests] == ["drop", 429, 500, 200]
-    retries_end = flaky.requests[-1].at
-    assert chat.received[0].at < flaky.requests[1].at < retries_end  # before the first retry, even
-    assert smtp.messages[0].at < retries_end
+    assert chat.received[0].at < flaky.requests[1].at
+    assert smtp.messages[0].at < flaky.requests[1].at
     after_429 = flaky.requests[2].at - flaky.requests[1].at
-    assert after_429 >= policy.rate_limit_delay > policy.delay(2, Attempt(ok=False))  # 429 waits longer
+    assert after_429 >= flaky.retry_after > policy.delay(2, DeliveryResult("flaky", "k", False, 1))  # Retry-After
     assert len(chat.received) == len(flaky.received) == len(smtp.messages) == 1  # nothing sent twice
 
 
-def test_a_url_that_accepted_is_not_sent_again_while_another_retries(chat: HttpReceiver, flaky: HttpReceiver,
-                                                                     templates: Templates) -> None:
+def test_a_url_that_accepted_is_not_sent_again_while_another_retries(tmp_path: Path, chat: HttpReceiver,
+                                                                     flaky: HttpReceiver, templates: Templates) -> None:
     flaky.script(500, 500)
-    [result] = deliver({"both": Destination(urls=[chat.url(), flaky.url()])}, [to("both")], templates)
-    assert (result.delivered, result.attempts) == (True, 3)
+    [stored] = dispatch(tmp_path, {"both": Destination(urls=[chat.url(), flaky.url()])}, [to("both")], templates)
+    assert (stored.status, stored.attempts) == ("delivered", 3)
     assert len(chat.requests) == 1 and len(flaky.received) == 1
 
 
-def test_after_the_last_retry_the_message_stays_undelivered(flaky: HttpReceiver, templates: Templates) -> None:
+def test_after_the_last_retry_the_message_stays_undelivered(tmp_path: Path, flaky: HttpReceiver,
+                                                            templates: Templates) -> None:
     flaky.script(*[500] * 10)
     first, second = to("flaky"), replace(to("flaky"), group_key="another-group")
-    policy = replace(FAST, max_attempts=3)
-    results = deliver({"flaky": Destination(urls=[flaky.url()])}, [first, second], templates, policy)
+    stored = dispatch(tmp_path, {"flaky": Destination(urls=[flaky.url()])}, [first, second], templates,
+                      policy=replace(FAST, max_attempts=3))
+    assert [(s.status, s.attempts) for s in stored] == [("undelivered", 3), ("undelivered", 3)]
+    assert stored[0].last_error.startswith("json://127.0.0.1:")
+    assert "error=500" in stored[0].last_error
+    assert stored[1].last_error.startswith("not attempted: destination down (")
+    assert len(flaky.requests) == 3  # the destination is tried once per round, not once per message
 
-    assert (results[0].delivered, results[0].attempts) == (False, 3)
-    assert results[0].error.startswith("json://127.0.0.1:")
-    assert "error=500" in results[0].error
-    assert (results[1].delivered, results[1].attempts) == (False, 0)
-    assert results[1].error.startswith("not attempted: destination down (")
-    assert results[1].notification_key == "flaky:another-group"
-    assert len(flaky.requests) == 3
+
+def test_a_client_error_is_not_retried(tmp_path: Path, flaky: HttpReceiver, templates: Templates) -> None:
+    flaky.script(404)
+    [stored] = dispatch(tmp_path, {"flaky": Destination(urls=[flaky.url()])}, [to("flaky")], templates)
+    assert (stored.status, stored.attempts) == ("undelivered", 1)
+    assert "error=404" in stored.last_error and len(flaky.requests) == 1
 
 
 def test_a_refused_connection_fails_with_the_secret_masked(templates: Templates) -> None:
     url = f"json://user:s3cr3t-pw@127.0.0.1:{free_port()}/hook"
     destination = Destination(urls=[url])
-    [result] = deliver({"down": destination}, [to("down")], templates, replace(FAST, max_attempts=2))
-    assert (result.delivered, result.attempts) == (False, 2)
+    [result] = deliver({"down": destination}, [to("down")], templates)
+    assert (result.delivered, result.attempts, result.permanent) == (False, 1, False)
     assert "Connection error" in result.error
     assert "s3cr3t-pw" not in result.error
     [described] = destination.describe()
     assert described.startswith("json://user:****@127.0.0.1:") and "s3cr3t-pw" not in described
-
-
-def test_a_client_error_is_not_retried(flaky: HttpReceiver, templates: Templates) -> None:
-    flaky.script(404)
-    [result] = deliver({"flaky": Destination(urls=[flaky.url()])}, [to("flaky")], templates)
-    assert (result.delivered, result.attempts) == (False, 1)
-    assert "error=404" in result.error and len(flaky.requests) == 1
 
 
 def test_unusable_destinations_are_reported_not_raised(templates: Templates) -> None:
@@ -139,6 +164,7 @@ def test_unusable_destinations_are_reported_not_raised(templates: Templates) -> 
     assert results[0].error == "destination nothing: URL 1 (notaservice://...) is not a valid Apprise URL"
     assert results[1].error == "destination unset: environment variable NO_SUCH_VAR is not set"
     assert results[2].error == "unknown destination 'missing'"
+    assert results[2].permanent
     assert check_destinations(destinations, environ={}) == [
         "destination nothing: URL 1 (notaservice://...) is not a valid Apprise URL",
         "destination unset: environment variable NO_SUCH_VAR is not set",
@@ -146,7 +172,7 @@ def test_unusable_destinations_are_reported_not_raised(templates: Templates) -> 
 
 
 def test_send_test_sends_a_sample_titled_test(chat: HttpReceiver, templates: Templates) -> None:
-    sender = Sender({"chat": Destination(urls=[chat.url()])}, templates, FAST)
+    sender = Sender({"chat": Destination(urls=[chat.url()])}, templates)
     result = asyncio.run(sender.send_test("chat"))
     assert result.delivered
     assert chat.received[0].json()["title"] == "[TEST] [CRITICAL] S3 bucket ACL grants public access: example-bucket"
@@ -156,7 +182,7 @@ def test_urls_are_read_at_send_time_from_env_and_file(chat: HttpReceiver, flaky:
                                                       templates: Templates) -> None:
     (tmp_path / "urls.txt").write_text(f"# the on-call chat\n\n{flaky.url()}\n")
     destinations = {"env": Destination(urls_env="CHAT_URLS"), "file": Destination(urls_file="urls.txt")}
-    sender = Sender(destinations, templates, FAST, base_dir=tmp_path, environ={"CHAT_URLS": chat.url()})
+    sender = Sender(destinations, templates, base_dir=tmp_path, environ={"CHAT_URLS": chat.url()})
     results = asyncio.run(sender.deliver([to("env"), to("file")]))
     assert all(r.delivered for r in results)
     assert len(chat.received) == len(flaky.received) == 1
@@ -166,25 +192,20 @@ def test_an_apprise_config_file_is_a_source_of_urls(chat: HttpReceiver, tmp_path
                                                     templates: Templates) -> None:
     (tmp_path / "apprise.yaml").write_text(f"urls:\n  - {chat.url()}\n")
     destination = Destination(config="apprise.yaml", format="text")
-    [result] = asyncio.run(Sender({"cfg": destination}, templates, FAST, base_dir=tmp_path).deliver([to("cfg")]))
+    [result] = asyncio.run(Sender({"cfg": destination}, templates, base_dir=tmp_path).deliver([to("cfg")]))
     assert result.delivered
     assert chat.received[0].json()["message"].startswith("HIGH: Many objects deleted from one bucket\n")
 
 
-def test_slow_sends_run_in_parallel_across_destinations(templates: Templates) -> None:
-    receivers = [HttpReceiver() for _ in range(3)]
-    try:
-        for receiver in receivers:
-            receiver.script(500)
-        destinations = {f"d{i}": Destination(urls=[r.url()]) for i, r in enumerate(receivers)}
-        started = time.monotonic()
-        policy = replace(FAST, base_delay=0.5, max_delay=0.5)
-        results = deliver(destinations, [to(name) for name in destinations], templates, policy)
-        assert all(r.delivered and r.attempts == 2 for r in results)
-        assert time.monotonic() - started < 1.4  # three 0.5 s back-offs side by side, not one after another
-    finally:
-        for receiver in receivers:
-            receiver.close()
+def test_a_slow_destination_does_not_hold_back_another(chat: HttpReceiver, flaky: HttpReceiver,
+                                                       templates: Templates) -> None:
+    flaky.hang_seconds = 2.0
+    flaky.script("hang")
+    destinations = {"slow": Destination(urls=[flaky.url()]), "chat": Destination(urls=[chat.url()])}
+    started = time.monotonic()
+    results = deliver(destinations, [to("slow"), to("chat")], templates)
+    assert all(r.delivered for r in results)
+    assert chat.received[0].at - started < 1.5 <= time.monotonic() - started
 
 
 # Destination settings

@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.alerts import Alert
-from monitor.notify.grouping import Grouper
+from monitor.notify.grouping import Grouper, MemoryGroupState
 from monitor.notify.notification import Notification
 from monitor.notify.routing import EffectiveRoute, alert_labels
 
@@ -40,7 +40,7 @@ class Groups:
             self.grouper.add(self.route, one, alert_labels(one), T0 + offset, assume_notified=assume_notified)
 
     def at(self, offset: timedelta) -> list[Notification]:
-        return self.grouper.flush(T0 + offset)
+        return [notification for _, notification in self.grouper.flush(T0 + offset)]
 
     def sent_between(self, start: timedelta, end: timedelta, step: timedelta = M) -> list[timedelta]:
         """The offsets at which a message went out, flushing every ``step``."""
@@ -160,11 +160,11 @@ def test_a_resolved_alert_no_group_knows_is_dropped_unless_its_firing_may_have_b
 def test_flush_all_sends_what_is_pending_whatever_the_timers_but_no_early_repeat() -> None:
     groups = Groups()
     groups.add(0 * S, alert("a"))
-    [first] = groups.grouper.flush_all(T0 + S)
+    [(_, first)] = groups.grouper.flush_all(T0 + S)
     assert [a.fingerprint for a in first.alerts] == ["a"]
     assert groups.grouper.flush_all(T0 + 2 * S) == []
     groups.add(3 * S, replace(alert("a"), count=4))
-    [second] = groups.grouper.flush_all(T0 + 4 * S)
+    [(_, second)] = groups.grouper.flush_all(T0 + 4 * S)
     assert second.count == 4
 
 
@@ -178,3 +178,36 @@ def test_next_due_is_the_earliest_timer() -> None:
     assert groups.grouper.next_due() == T0 + 40 * S
     groups.at(40 * S)
     assert groups.grouper.next_due() == T0 + 30 * S + 4 * H
+
+
+def test_groups_are_taken_up_again_from_their_state_with_their_timers_and_numbers() -> None:
+    state = MemoryGroupState()
+    first = Grouper(state, [route()])
+    first.add(route(), alert("a"), alert_labels(alert("a")), T0)
+    [(first_id, _)] = first.flush(T0 + 30 * S)
+    first.add(route(), alert("a", count=2), alert_labels(alert("a", count=2)), T0 + M)
+    booked = {"a": alert("a", count=2)}
+    again = Grouper(state, [route()], load=lambda fps: {fp: booked[fp] for fp in fps if fp in booked})
+    assert again.next_due() == T0 + 30 * S + 5 * M  # the interval since the first message holds
+    [(second_id, message)] = again.flush(T0 + 30 * S + 5 * M)
+    assert (message.count, [a.fingerprint for a in message.alerts]) == (2, ["a"])
+    assert first_id.endswith("#1") and second_id.endswith("#2") and first_id[:-2] == second_id[:-2]
+
+
+def test_a_group_whose_route_left_the_config_is_dropped() -> None:
+    state = MemoryGroupState()
+    Grouper(state, [route()]).add(route(), alert("a"), alert_labels(alert("a")), T0)
+    other = replace(route(), id="routes.0")
+    assert len(Grouper(state, [other])) == 0
+    assert list(state.keys()) == []
+
+
+def test_a_group_formed_again_after_emptying_gets_new_message_ids() -> None:
+    groups = Groups()
+    groups.add(0 * S, alert("a"))
+    [(first, _)] = groups.grouper.flush(T0 + 30 * S)
+    groups.add(M, alert("a", status="resolved"))
+    [(resolved, _)] = groups.grouper.flush(T0 + 6 * M)
+    groups.add(7 * M, alert("a"))
+    [(again, _)] = groups.grouper.flush(T0 + 8 * M)
+    assert len({first, resolved, again}) == 3

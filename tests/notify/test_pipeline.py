@@ -10,6 +10,7 @@ import pytest
 from monitor.alerts import Alert
 from monitor.config import Config
 from monitor.events import Event, Resource
+from monitor.notify.dispatch import Dispatcher, RetryPolicy
 from monitor.notify.notification import DeliveryResult, Notification
 from monitor.notify.pipeline import AlertPipeline, merge_alert
 from monitor.notify.silences import matchers_to_pattern
@@ -53,7 +54,7 @@ class Recorder:
         results = []
         for n in notifications:
             if n.destination in self.failing:
-                results.append(DeliveryResult(n.destination, n.key, False, 3, "HTTP 500 from receiver"))
+                results.append(DeliveryResult(n.destination, n.key, False, 1, "HTTP 500 from receiver"))
             else:
                 self.sent.append(n)
                 results.append(DeliveryResult(n.destination, n.key, True, 1))
@@ -69,17 +70,28 @@ class Clock:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, config: dict[str, Any] | None = None, recorder: Recorder | None = None):
+    """The pipeline and the dispatch stage over one SQLite store, on a virtual clock."""
+
+    def __init__(self, tmp_path: Path, config: dict[str, Any] | None = None, recorder: Recorder | None = None,
+                 policy: RetryPolicy | None = None):
         self.path = str(tmp_path / "monitor.db")
         self.store = SqliteStore(self.path)
         default = {"destinations": DESTINATIONS, "routes": {"destination": "chat"}}
         self.config = Config.model_validate(default if config is None else config)
         self.deliver = recorder or Recorder()
         self.clock = Clock()
-        self.pipeline = AlertPipeline(self.config, self.store, self.deliver, self.clock)
+        self.policy = policy or RetryPolicy(max_attempts=3, base_delay=60)
+        self.pipeline = AlertPipeline(self.config, self.store, self.clock)
+        self.dispatcher = Dispatcher(self.store, self.deliver, self.policy, self.clock)
 
     def restart(self) -> None:
-        self.pipeline = AlertPipeline(self.config, SqliteStore(self.path), self.deliver, self.clock)
+        self.store = SqliteStore(self.path)
+        self.pipeline = AlertPipeline(self.config, self.store, self.clock)
+        self.dispatcher = Dispatcher(self.store, self.deliver, self.policy, self.clock)
+
+    def tick(self) -> None:
+        self.pipeline.tick()
+        self.dispatcher.run_due()
 
     def submit(self, offset: timedelta, *alerts: Alert) -> list[Alert]:
         self.clock.now = T0 + offset
@@ -91,7 +103,7 @@ class Harness:
         sent: list[tuple[timedelta, Notification]] = []
         while self.clock.now < T0 + offset:
             self.clock.now = min(T0 + ((self.clock.now - T0) // step + 1) * step, T0 + offset)
-            self.pipeline.tick()
+            self.tick()
             sent += [(self.clock.now - T0, n) for n in self.deliver.sent[before:]]
             before = len(self.deliver.sent)
         return sent
@@ -101,7 +113,7 @@ def test_a_hundred_alerts_for_one_resource_make_one_message_counting_a_hundred(t
     h = Harness(tmp_path)
     for n in range(100):
         h.submit(n * 250 * timedelta(milliseconds=1), alert(n, at=T0 + n * S))
-        h.pipeline.tick()
+        h.tick()
     [(when, message)] = h.run_until(5 * M)
     assert when == 30 * S
     assert (message.destination, message.status, message.count, len(message.alerts)) == ("chat", "firing", 100, 1)
@@ -146,8 +158,9 @@ def test_repeats_of_an_unchanged_alert_back_off(tmp_path: Path) -> None:
 def test_drain_sends_what_is_waiting_without_waiting(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     h.submit(0 * S, alert(1), alert(1, bucket="other"))
-    results = h.pipeline.drain()
-    assert [(r.destination, r.delivered) for r in results] == [("chat", True)]
+    [queued] = h.pipeline.drain()
+    assert queued.notification.destination == "chat"
+    assert [(s.notification.destination, r.delivered) for s, r in h.dispatcher.run_due()] == [("chat", True)]
     assert [a.resource["name"] for a in h.deliver.sent[0].alerts] == ["logs", "other"]
     assert h.pipeline.drain() == []
 
@@ -240,8 +253,8 @@ def test_a_resolution_after_a_restart_is_still_announced(tmp_path: Path) -> None
     h.run_until(1 * M)
     h.restart()
     h.submit(2 * M, replace(alert(1), status="resolved", event_ids=()))
-    [(_, message)] = h.run_until(5 * M)
-    assert message.status == "resolved"
+    [(when, message)] = h.run_until(10 * M)
+    assert (when, message.status) == (30 * S + 5 * M, "resolved")  # the group's interval held across the restart
 
 
 def test_a_resolution_of_an_unknown_alert_is_recorded_and_not_sent(tmp_path: Path) -> None:
@@ -251,29 +264,60 @@ def test_a_resolution_of_an_unknown_alert_is_recorded_and_not_sent(tmp_path: Pat
     assert h.run_until(1 * M) == []
 
 
-def test_an_undelivered_message_is_kept_and_sent_again(tmp_path: Path) -> None:
+def test_an_undelivered_message_is_retried_with_back_off_then_kept_for_alerts_retry(tmp_path: Path) -> None:
     recorder = Recorder(failing={"pager"})
     h = Harness(tmp_path, {"destinations": DESTINATIONS, "routes": {
         "destination": "chat", "routes": [{"match": {"severity": ["high"]}, "destination": "pager", "continue": True},
                                           {"match": {"severity": ["high"]}, "destination": "chat"}]}}, recorder)
     h.submit(0 * S, alert(1))
-    results = h.run_until(1 * M) and h.store.notifications()
-    assert [(n.notification.destination, n.status, n.attempts, n.last_error) for n in results] == [
-        ("pager", "undelivered", 3, "HTTP 500 from receiver"), ("chat", "delivered", 1, "")]
+    h.run_until(1 * M)
+    assert [(n.notification.destination, n.status, n.attempts, n.next_attempt_at) for n in h.store.notifications()] == [
+        ("pager", "pending", 1, T0 + 30 * S + 60 * S), ("chat", "delivered", 1, None)]
+    h.run_until(3 * M)  # attempts at 30 s, 90 s and 210 s (60 s, then 120 s later): the third is the last
+    h.run_until(10 * M)
+    [pager, _] = h.store.notifications()
+    assert (pager.status, pager.attempts, pager.last_error) == ("undelivered", 3, "HTTP 500 from receiver")
     recorder.failing.clear()
-    [retried] = h.pipeline.retry_undelivered()
+    assert h.store.requeue_undelivered(h.clock.now) == 1
+    [(stored, retried)] = h.dispatcher.run_due()
     assert (retried.destination, retried.delivered) == ("pager", True)
-    assert recorder.sent[-1] == h.store.notifications()[0].notification
+    assert recorder.sent[-1] == replace(stored.notification, sent_to=())
     assert recorder.sent[-1].alerts[0].event == alert(1).event
     assert [(n.status, n.attempts) for n in h.store.notifications()] == [("delivered", 4), ("delivered", 1)]
     calls = recorder.calls
-    assert h.pipeline.retry_undelivered() == []
+    assert h.dispatcher.run_due() == []
     assert recorder.calls == calls
+
+
+def test_a_message_failing_for_a_while_arrives_once_when_the_destination_is_back(tmp_path: Path) -> None:
+    recorder = Recorder(failing={"chat"})
+    h = Harness(tmp_path, recorder=recorder, policy=RetryPolicy(base_delay=2, max_delay=300))
+    h.submit(0 * S, alert(1))
+    h.run_until(2 * M)
+    assert len(recorder.sent) == 0 and recorder.calls >= 5  # 30 s, 32, 36, 44, 60, 92 s: doubling waits
+    recorder.failing.clear()
+    sent = h.run_until(10 * M)
+    assert [when for when, _ in sent] == [30 * S + 2 * S + 4 * S + 8 * S + 16 * S + 32 * S + 64 * S]
+    [stored] = h.store.notifications()
+    assert (stored.status, stored.attempts) == ("delivered", 7)
+
+
+def test_a_pending_retry_is_superseded_by_a_newer_message_of_its_group(tmp_path: Path) -> None:
+    recorder = Recorder(failing={"chat"})
+    h = Harness(tmp_path, recorder=recorder, policy=RetryPolicy(base_delay=600, max_delay=600))
+    h.submit(0 * S, alert(1))
+    h.run_until(1 * M)
+    recorder.failing.clear()
+    h.submit(6 * M, alert(2))  # due at 6 min 30 s, before the retry of the first at 10 min 30 s
+    sent = h.run_until(20 * M)
+    assert [(when, m.count) for when, m in sent] == [(6 * M + 30 * S, 2)]
+    assert [(n.status, n.notification.count) for n in h.store.notifications()] == [
+        ("superseded", 1), ("delivered", 2)]
 
 
 def test_a_newer_delivered_message_supersedes_an_older_undelivered_one(tmp_path: Path) -> None:
     recorder = Recorder(failing={"chat"})
-    h = Harness(tmp_path, recorder=recorder)
+    h = Harness(tmp_path, recorder=recorder, policy=RetryPolicy(max_attempts=1))
     h.submit(0 * S, alert(1))
     h.run_until(1 * M)
     recorder.failing.clear()
@@ -281,7 +325,7 @@ def test_a_newer_delivered_message_supersedes_an_older_undelivered_one(tmp_path:
     h.run_until(10 * M)
     assert [(n.status, n.notification.count) for n in h.store.notifications()] == [
         ("superseded", 1), ("delivered", 2)]
-    assert h.pipeline.retry_undelivered() == []
+    assert h.store.requeue_undelivered(h.clock.now) == 0
 
 
 def test_a_delivery_that_raises_leaves_its_messages_to_retry(tmp_path: Path) -> None:
@@ -289,11 +333,34 @@ def test_a_delivery_that_raises_leaves_its_messages_to_retry(tmp_path: Path) -> 
         raise RuntimeError("apprise blew up")
 
     h = Harness(tmp_path)
-    h.pipeline.deliver = broken
+    h.dispatcher.deliver = broken
     h.submit(0 * S, alert(1))
     h.run_until(1 * M)
-    [stored] = h.store.notifications(status="undelivered")
-    assert (stored.attempts, stored.last_error) == (0, "delivery raised RuntimeError: apprise blew up")
+    [stored] = h.store.notifications(status="pending")
+    assert (stored.attempts, stored.last_error) == (1, "delivery raised RuntimeError: apprise blew up")
+
+
+def test_groups_waiting_and_sent_survive_a_restart_at_any_moment(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.submit(0 * S, alert(1))
+    h.submit(10 * S, alert(1, bucket="other", rule="s3-bucket-deleted"))
+    h.run_until(35 * S)  # the first group is sent at 30 s; the second waits until 40 s
+    h.restart()
+    sent = h.run_until(10 * M)
+    assert [(when, m.group["rule"]) for when, m in sent] == [(40 * S, "s3-bucket-deleted")]
+    h.restart()
+    h.submit(11 * M, alert(2))  # news for the group sent before the restarts: an update, not a first message
+    sent = h.run_until(20 * M)
+    assert [(when, m.group["rule"], m.count) for when, m in sent] == [(11 * M + 30 * S, "s3-bucket-acl-changed", 2)]
+
+
+def test_a_group_due_while_stopped_is_sent_at_once_after_the_restart(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.submit(0 * S, alert(1))
+    h.clock.now = T0 + 10 * M  # stopped through the group_wait
+    h.restart()
+    sent = h.run_until(11 * M)
+    assert [when for when, _ in sent] == [10 * M + S]
 
 
 def test_without_destinations_alerts_are_recorded_and_nothing_is_sent(tmp_path: Path) -> None:

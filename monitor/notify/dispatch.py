@@ -1,0 +1,148 @@
+"""The dispatch stage: messages from the notification log to their destinations, retried with back-off.
+
+Nothing upstream waits for a destination: the pipeline writes a message to the log (with the state that decided
+it) and this stage, in a thread of its own in the daemon, claims what is due, sends it once, and records the
+outcome. A failed message is due again after a back-off (``RetryPolicy``): doubling from ``base_delay`` up to
+``max_delay``; when the destination asked for a wait (HTTP Retry-After) exactly that wait, up to
+``max_retry_after``; after a 429 without one, at least ``rate_limit_delay``. A permanent failure (HTTP 4xx
+other than 408/425/429, an unknown destination) and the ``max_attempts``-th failure end as ``undelivered``, which
+``monitor alerts retry`` sends again. A claim is a lease: a worker that dies mid-send leaves the message to be
+taken again when the lease ends, so a message whose send was cut short may arrive twice, never not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from monitor.durations import parse_duration
+from monitor.notify.notification import DeliveryResult, Notification
+from monitor.notify.settings import DeliverySettings
+from monitor.store.base import Store, StoredNotification
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[list[Notification]], list[DeliveryResult]]
+Clock = Callable[[], datetime]
+IDLE_SECONDS = 1.0  # how often an idle dispatcher looks at the log (it is also woken when a message is queued)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 10
+    base_delay: float = 2.0
+    max_delay: float = 300.0
+    rate_limit_delay: float = 60.0
+    max_retry_after: float = 3600.0
+    lease: float = 120.0  # longer than one send can take (Apprise's own time-outs bound it)
+
+    @classmethod
+    def from_settings(cls, settings: DeliverySettings) -> RetryPolicy:
+        return cls(max_attempts=settings.max_attempts, base_delay=parse_duration(settings.base_delay),
+                   max_delay=parse_duration(settings.max_delay),
+                   rate_limit_delay=parse_duration(settings.rate_limit_delay),
+                   max_retry_after=parse_duration(settings.max_retry_after))
+
+    def delay(self, attempts: int, result: DeliveryResult) -> float:
+        """The wait before the next attempt, after ``attempts`` failed ones."""
+        if result.retry_after is not None:
+            return min(max(result.retry_after, 0.0), self.max_retry_after)
+        wait: float = min(self.max_delay, self.base_delay * 2.0 ** (max(attempts, 1) - 1))
+        return max(wait, self.rate_limit_delay) if result.rate_limited else wait
+
+    def next_attempt(self, attempts: int, result: DeliveryResult, now: datetime) -> datetime | None:
+        """When to try again after ``attempts`` attempts ending in ``result``; None when not at all."""
+        if result.delivered or result.permanent or attempts >= self.max_attempts:
+            return None
+        return now + timedelta(seconds=self.delay(attempts, result))
+
+
+def deliver_safely(deliver: Deliver, notifications: list[Notification]) -> list[DeliveryResult]:
+    """One result per notification, in order; a delivery that raises counts as one failed attempt."""
+    try:
+        results = {r.notification_key: r for r in deliver(notifications)}
+    except Exception as exc:
+        log.exception("delivery failed")
+        results = {}
+        error = f"delivery raised {type(exc).__name__}: {exc}"
+    else:
+        error = "no delivery result"
+    return [results.get(n.key) or DeliveryResult(n.destination, n.key, False, 1, error, accepted=n.sent_to)
+            for n in notifications]
+
+
+class Dispatcher:
+    def __init__(self, store: Store, deliver: Deliver, policy: RetryPolicy | None = None,
+                 clock: Clock = utc_now) -> None:
+        self.store, self.deliver, self.clock = store, deliver, clock
+        self.policy = policy or RetryPolicy()
+        self.wake = threading.Event()  # set by whoever queued a message, to send it now
+
+    def run_due(self, now: datetime | None = None) -> list[tuple[StoredNotification, DeliveryResult]]:
+        """Send every message due now, once; record each outcome and when to try again."""
+        started = now or self.clock()
+        claimed = self.store.claim_notifications(started, started + timedelta(seconds=self.policy.lease))
+        if not claimed:
+            return []
+        results = deliver_safely(self.deliver, [stored.notification for stored in claimed])
+        finished = self.clock() if now is None else now  # waits count from the answer, as Retry-After means
+        outcomes = []
+        for stored, result in zip(claimed, results, strict=True):
+            counted = result if result.delivered or result.attempts else replace(result, attempts=1)
+            retry_at = self.policy.next_attempt(stored.attempts + counted.attempts, counted, finished)
+            outcomes.append((stored.id, counted, retry_at))
+            self._log(stored, counted, retry_at)
+        self.store.record_attempts(outcomes, finished)
+        return list(zip(claimed, results, strict=True))
+
+    def serve(self, stop: threading.Event) -> None:
+        """The daemon's delivery thread: send what is due, sleep until the next is due or a message is queued."""
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                self.run_due()
+            except Exception:
+                log.exception("dispatching failed; trying again in %ss", IDLE_SECONDS)
+            self.wake.wait(self._sleep())
+
+    def drain(self, patience: float) -> list[StoredNotification]:
+        """Send what is due, and what falls due within ``patience`` seconds (``run --once``); returns the
+        messages still not delivered after that."""
+        deadline = time.monotonic() + patience
+        while True:
+            self.run_due()
+            due = self.store.next_notification_due()
+            if due is None:
+                break
+            wait = (due - self.clock()).total_seconds()
+            if time.monotonic() + wait > deadline:
+                break
+            time.sleep(max(wait, 0.0))
+        return [*self.store.notifications(status="pending"), *self.store.notifications(status="undelivered")]
+
+    def _sleep(self) -> float:
+        due = self.store.next_notification_due()
+        if due is None:
+            return IDLE_SECONDS
+        return min(max((due - self.clock()).total_seconds(), 0.0), IDLE_SECONDS)
+
+    @staticmethod
+    def _log(stored: StoredNotification, result: DeliveryResult, retry_at: datetime | None) -> None:
+        message = stored.notification
+        what = f"{message.status} message #{stored.id} ({message.alerts[0].rule if message.alerts else '-'})"
+        if result.delivered:
+            log.info("sent %s to %s", what, message.destination)
+        elif retry_at is not None:
+            log.warning("could not deliver %s to %s: %s; next attempt at %s", what, message.destination,
+                        result.error, retry_at.strftime("%H:%M:%S"))
+        else:
+            log.error("gave up delivering %s to %s: %s (kept; `monitor alerts retry` sends it again)", what,
+                      message.destination, result.error)
