@@ -37,8 +37,9 @@ class Intake:
             try:
                 events.extend(read_payload(message.body))
             except UnreadablePayload as exc:
-                log_refusal(message.source, exc)
-                dead.append(dead_letter(message.source, str(exc), message.body))
+                reason = str(exc)[:MAX_REASON_CHARS]
+                log_refusal(message.source, reason, exc)
+                dead.append(dead_letter(message.source, reason, message.body))
             except Exception as exc:  # a bug outside the adapters: still only this message's problem
                 log.exception("intake failed on %s", message.source)
                 dead.append(dead_letter(message.source, f"intake failed: {describe(exc)}", message.body))
@@ -50,11 +51,12 @@ class Intake:
             self.on_new_events(new)
 
 
-def log_refusal(source: str, exc: UnreadablePayload) -> None:
+def log_refusal(source: str, reason: str, exc: UnreadablePayload) -> None:
+    """A warning for bad input; an error with the traceback for an adapter that failed (a bug to fix)."""
     if isinstance(exc, AdapterFailed) or isinstance(exc.__cause__, AdapterFailed):
-        log.error("dead letter from %s: %s", source, exc, exc_info=exc)
+        log.error("dead letter from %s: %s", source, storable_text(reason), exc_info=exc)
     else:
-        log.warning("dead letter from %s: %s", source, exc)
+        log.warning("dead letter from %s: %s", source, storable_text(reason))
 
 
 def dead_letter(source: str, reason: str, body: bytes | str) -> NewDeadLetter:
