@@ -15,7 +15,7 @@ from monitor.alerts import SEVERITIES, STATUSES
 from monitor.store.base import NOTIFICATION_STATUSES
 
 if TYPE_CHECKING:
-    from monitor.notify.notification import DeliveryResult, Notification
+    from monitor.messages import DeliveryResult, Notification
     from monitor.store.base import StoredNotification
 
 CONFIG = click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file (monitor.yaml)")
@@ -237,8 +237,8 @@ def render(config_path: str | None, event_files: tuple[str, ...], rule_paths: tu
     """Render the message the rules would send for these payloads, without sending it."""
     from monitor.engine.evaluate import Engine
     from monitor.engine.loader import load_rules
+    from monitor.messages import Notification
     from monitor.normalize_files import read_events
-    from monitor.notify.notification import Notification
     from monitor.notify.templates import Templates
 
     config = _config(config_path)

@@ -13,8 +13,8 @@ from monitor.alerts import Alert
 from monitor.cli_alerts import alerts
 from monitor.config import Config
 from monitor.events import Event, Resource
+from monitor.messages import DeliveryResult, Notification
 from monitor.notify.dispatch import Dispatcher, RetryPolicy
-from monitor.notify.notification import DeliveryResult, Notification
 from monitor.notify.pipeline import AlertPipeline
 from monitor.store import SqliteStore
 

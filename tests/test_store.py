@@ -129,7 +129,7 @@ def test_a_notification_log_of_the_previous_release_opens_with_its_history(tmp_p
 
 
 def test_a_pending_message_is_claimed_by_one_worker_only(tmp_path: Path) -> None:
-    from monitor.notify.notification import Notification
+    from monitor.messages import Notification
     from monitor.store.base import NewNotification
 
     url = f"sqlite:///{tmp_path}/s.db"
@@ -154,3 +154,24 @@ def test_a_pending_message_is_claimed_by_one_worker_only(tmp_path: Path) -> None
         thread.join()
     assert sorted(claimed) == list(range(1, 201))
     assert store.claim_notifications(T0 + timedelta(minutes=3), T0 + timedelta(minutes=5))  # leases ended
+
+
+def test_a_database_of_a_newer_release_is_refused_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    from monitor.store.base import NewerSchema
+
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    assert store.schema_version() == 2
+    store.close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(NewerSchema, match=r"schema version 99, written by a newer release .* reads up to 2\)"):
+        open_store(f"sqlite:///{tmp_path}/s.db")
+
+
+def test_an_unknown_state_url_names_the_backends() -> None:
+    with pytest.raises(ValueError, match=r"unsupported state URL 'postgres://x': unknown state backend 'postgres'"):
+        open_store("postgres://x")

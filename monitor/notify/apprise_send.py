@@ -30,9 +30,9 @@ with warnings.catch_warnings():
     import apprise
 
 from monitor.alerts import SEVERITIES
+from monitor.messages import DeliveryResult, Notification
 from monitor.notify.destinations import Destination, DestinationError, Format
 from monitor.notify.http_capture import HttpAnswer, capturing
-from monitor.notify.notification import DeliveryResult, Notification
 from monitor.notify.templates import RenderedMessage, RenderError, Templates, sample_notifications
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from monitor.messages import DeliveryResult, Notification
 from monitor.notify.dispatch import Deliver
-from monitor.notify.notification import DeliveryResult, Notification
 
 
 def templates_for(config: Any) -> Any:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.durations import parse_duration
-from monitor.notify.notification import DeliveryResult, Notification
+from monitor.messages import DeliveryResult, Notification
 from monitor.notify.settings import DeliverySettings
 from monitor.store.base import Store, StoredNotification
 

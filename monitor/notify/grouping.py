@@ -28,7 +28,7 @@ import orjson
 
 from monitor.alerts import Alert
 from monitor.events import format_time, parse_time
-from monitor.notify.notification import Notification
+from monitor.messages import Notification
 from monitor.notify.routing import EffectiveRoute, alert_labels, label_value
 
 GROUPS = "~notify.groups"  # the detector-state namespace of the aggregation groups

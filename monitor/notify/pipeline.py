@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from monitor.alerts import Alert
 from monitor.config import Config
 from monitor.engine.state import CachedState
+from monitor.messages import Notification
 from monitor.notify.grouping import GROUPS, Grouper
 from monitor.notify.inhibit import Inhibitor
-from monitor.notify.notification import Notification
 from monitor.notify.routing import Router, alert_labels, default_route, unknown_destinations
 from monitor.notify.silences import Silences
 from monitor.store.base import AlertUpdate, NewNotification, Store

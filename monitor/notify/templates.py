@@ -27,9 +27,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 import monitor
 from monitor.alerts import SEVERITIES, Alert, fingerprint
 from monitor.events import Actor, Event, Resource, parse_time
+from monitor.messages import Notification
 from monitor.notify.console import console_url
 from monitor.notify.destinations import FORMATS, Format
-from monitor.notify.notification import Notification
 
 log = logging.getLogger(__name__)
 

@@ -1,18 +1,33 @@
-"""State behind one interface: the event log, dead letters (and later alerts and detector state)."""
+"""State behind narrow ports (``monitor.store.base``); the backend comes from the ``state:`` URL."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from monitor.registry import Registry
 from monitor.store.base import DeadLetter, Store, StoredEvent
 from monitor.store.sqlite import SqliteStore
 
+backends: Registry[Callable[[str], Store]] = Registry("state backend")
+
+
+@backends.register("sqlite")
+def _sqlite(rest: str) -> Store:
+    """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite://:memory:``."""
+    path = rest[1:] if rest.startswith("/") else rest
+    return SqliteStore(path or ":memory:")
+
 
 def open_store(url: str) -> Store:
-    """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite://:memory:``."""
-    scheme, _, rest = url.partition("://")
-    if scheme == "sqlite":
-        path = rest[1:] if rest.startswith("/") else rest
-        return SqliteStore(path or ":memory:")
-    raise ValueError(f"unsupported state URL {url!r} (supported: sqlite:///PATH)")
+    """The store a ``state:`` URL names: ``sqlite:///PATH`` (the default) or ``redis://HOST:PORT/DB``."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        raise ValueError(f"unsupported state URL {url!r} (supported: sqlite:///PATH, redis://HOST:PORT/DB)")
+    try:
+        opener = backends.get(scheme)
+    except LookupError as exc:
+        raise ValueError(f"unsupported state URL {url!r}: {exc}") from None
+    return opener(rest)
 
 
-__all__ = ["DeadLetter", "SqliteStore", "Store", "StoredEvent", "open_store"]
+__all__ = ["DeadLetter", "SqliteStore", "Store", "StoredEvent", "backends", "open_store"]

@@ -1,4 +1,17 @@
-"""What every store offers, whatever keeps the data."""
+"""The state's ports: one small Protocol per concern, each implemented by every backend (SQLite, Redis, ...)
+and held to one contract suite (tests/store/test_contract.py), plus the records they pass.
+
+- ``EventLog``: events (id-deduplicated), dead letters, named reader positions and the leases that say which
+  worker reads under a name.
+- ``DetectorStateStore``: one document per (rule, group key) with an expiry; a write moves the position the
+  state reflects and adds the messages it decided, atomically, and is refused when another writer moved that
+  position since (compare-and-set on the state as a whole).
+- ``AlertBook``: alert episodes by fingerprint (an atomic merge), the notification log (a message is claimed
+  before it is sent, so exactly one worker sends it) and silences.
+
+Nothing here imports from the engine or from notify: the values they share live in ``monitor.alerts``,
+``monitor.messages`` and ``monitor.events``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +22,7 @@ from typing import Any, Protocol
 
 from monitor.alerts import Alert
 from monitor.events import Event
-from monitor.notify.notification import DeliveryResult, Notification
+from monitor.messages import DeliveryResult, Notification
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,23 @@ class NewNotification:
 
 
 NOTIFICATION_STATUSES = ("pending", "delivered", "undelivered", "superseded")
+SCHEMA_VERSION = 2  # 1: the first release (no version recorded); 2: the notification log with claims
+
+
+class StateConflict(RuntimeError):
+    """Another writer moved the detector state's position since this writer read it: reload and go on."""
+
+
+class NewerSchema(RuntimeError):
+    """The state was written by a newer release than this one."""
+
+
+class UnsetType:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = UnsetType()  # "no expectation" for compare-and-set arguments, where None means "not there yet"
 
 
 @dataclass(frozen=True)
@@ -89,7 +119,7 @@ class StoredNotification:
     next_attempt_at: datetime | None = None
 
 
-class Store(Protocol):
+class EventLog(Protocol):
     def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[Event]:
         """Append events and dead letters durably, in one transaction.
 
@@ -106,20 +136,6 @@ class Store(Protocol):
 
     def dead_letters(self, *, limit: int | None = None) -> list[DeadLetter]: ...
 
-    def load_state(self, rule: str) -> Iterator[tuple[str, bytes, int]]:
-        """A detector rule's state documents: (key, body, expires at)."""
-        ...
-
-    def write_state(
-        self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
-        checkpoint: tuple[str, str] | None = None, notifications: Sequence[NewNotification] = (),
-    ) -> None:
-        """Detector and group state, the log position it reflects and the messages it decided to send, in one
-        transaction: after any stop the state on disk, the position and the notification log agree."""
-        ...
-
-    def delete_expired_state(self, now: int) -> int: ...
-
     def last_offset(self) -> int:
         """The offset of the newest event in the log (0 when empty)."""
         ...
@@ -130,8 +146,41 @@ class Store(Protocol):
 
     def save_checkpoint(self, name: str, position: str) -> None: ...
 
+    def acquire_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Hold the lease ``name`` until ``until`` if it is free, expired at ``now`` or already ``holder``'s
+        (then it is extended); False when another holder has it. One reader of a fleet reads under a name."""
+        ...
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up, if ``holder`` has it."""
+        ...
+
     def close(self) -> None: ...
 
+
+class DetectorStateStore(Protocol):
+    def load_state(self, rule: str) -> Iterator[tuple[str, bytes, int]]:
+        """A detector rule's state documents: (key, body, expires at)."""
+        ...
+
+    def write_state(
+        self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
+        checkpoint: tuple[str, str] | None = None, notifications: Sequence[NewNotification] = (), *,
+        expected: str | UnsetType | None = UNSET,
+    ) -> None:
+        """Detector and group state, the log position it reflects and the messages it decided to send, in one
+        transaction: after any stop the state, the position and the notification log agree.
+
+        With ``expected``, the write happens only if the checkpoint named in ``checkpoint`` is still
+        ``expected`` (None: never saved); otherwise nothing is written and StateConflict is raised."""
+        ...
+
+    def delete_expired_state(self, now: int) -> int: ...
+
+    def checkpoint(self, name: str) -> str | None: ...
+
+
+class AlertBook(Protocol):
     def update_alerts(self, alerts: Sequence[Alert], merge: AlertMerge, now: datetime) -> list[AlertUpdate]:
         """Merge each alert into the latest episode of its fingerprint, atomically, in order."""
         ...
@@ -193,4 +242,12 @@ class Store(Protocol):
 
     def silences_version(self) -> int:
         """A counter that changes whenever a silence is added or expired, for cheap caching."""
+        ...
+
+
+class Store(EventLog, DetectorStateStore, AlertBook, Protocol):
+    """Every port at once: what a backend from a ``state:`` URL offers."""
+
+    def schema_version(self) -> int:
+        """The version of the layout this store holds (``SCHEMA_VERSION`` once opened by this release)."""
         ...

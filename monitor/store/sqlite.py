@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 from monitor.events import Event, parse_time, sortable_time
-from monitor.store.base import DeadLetter, NewDeadLetter, StoredEvent
+from monitor.store.base import SCHEMA_VERSION, DeadLetter, NewDeadLetter, NewerSchema, StoredEvent
 from monitor.store.sqlite_alerts import ALERT_SCHEMA, SqliteAlerts, migrate_notifications
 from monitor.store.sqlite_state import DETECTOR_STATE_SCHEMA, SqliteDetectorState
 
@@ -36,6 +36,15 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     name TEXT PRIMARY KEY,
     position TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
@@ -49,8 +58,38 @@ class SqliteStore(SqliteAlerts, SqliteDetectorState):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=10000")
+        self._open_schema()
+
+    def _open_schema(self) -> None:
+        """Create or upgrade the layout; a database of a newer release is refused, untouched."""
+        has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() if has_meta else None
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise NewerSchema(f"{self.path} holds state of schema version {version}, written by a newer release of "
+                              f"cloud-monitor (this one reads up to {SCHEMA_VERSION}): upgrade cloud-monitor")
         self._db.executescript(SCHEMA + ALERT_SCHEMA + DETECTOR_STATE_SCHEMA)
         migrate_notifications(self._db)
+        self._db.execute("INSERT INTO meta (name, value) VALUES ('schema_version', ?) "
+                         "ON CONFLICT (name) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+
+    def schema_version(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        return int(row[0])
+
+    def acquire_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE"
+                " SET holder = excluded.holder, until = excluded.until WHERE leases.holder = excluded.holder"
+                " OR leases.until <= ?", (name, holder, sortable_time(until), sortable_time(now)))
+        return cursor.rowcount > 0
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
     def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[Event]:
         now = sortable_time(datetime.now(UTC))

@@ -18,7 +18,7 @@ import orjson
 
 from monitor.alerts import Alert
 from monitor.events import parse_time, sortable_time
-from monitor.notify.notification import DeliveryResult, Notification
+from monitor.messages import DeliveryResult, Notification
 from monitor.store.base import AlertMerge, AlertUpdate, NewNotification, NewSilence, Silence, StoredNotification
 
 ALERT_SCHEMA = """

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 
-from monitor.store.base import NewNotification
+from monitor.store.base import UNSET, NewNotification, StateConflict, UnsetType
 
 DETECTOR_STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS detector_state (
@@ -40,11 +40,18 @@ class SqliteDetectorState:
 
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
-        checkpoint: tuple[str, str] | None = None, notifications: Sequence[NewNotification] = (),
+        checkpoint: tuple[str, str] | None = None, notifications: Sequence[NewNotification] = (), *,
+        expected: str | UnsetType | None = UNSET,
     ) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if checkpoint is not None and not isinstance(expected, UnsetType):
+                    row = self._db.execute("SELECT position FROM checkpoints WHERE name = ?",
+                                           (checkpoint[0],)).fetchone()
+                    if (row[0] if row else None) != expected:
+                        raise StateConflict(f"checkpoint {checkpoint[0]} is at {row[0] if row else None}, "
+                                            f"not {expected}: another writer moved it")
                 self._db.executemany(
                     "INSERT INTO detector_state (rule, key, body, expires_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (rule, key) DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at",

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from monitor.messages import DeliveryResult, Notification
 from monitor.notify.apprise_send import Sender, check_destinations
 from monitor.notify.destinations import Destination, DestinationError
 from monitor.notify.dispatch import Dispatcher, RetryPolicy
-from monitor.notify.notification import DeliveryResult, Notification
 from monitor.notify.templates import Templates
 from monitor.store import SqliteStore
 from monitor.store.base import NewNotification, StoredNotification

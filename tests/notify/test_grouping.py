@@ -4,8 +4,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.alerts import Alert
+from monitor.messages import Notification
 from monitor.notify.grouping import Grouper, MemoryGroupState
-from monitor.notify.notification import Notification
 from monitor.notify.routing import EffectiveRoute, alert_labels
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pytest
 from monitor.alerts import Alert
 from monitor.config import Config
 from monitor.events import Event, Resource
+from monitor.messages import DeliveryResult, Notification
 from monitor.notify.dispatch import Dispatcher, RetryPolicy
-from monitor.notify.notification import DeliveryResult, Notification
 from monitor.notify.pipeline import AlertPipeline, merge_alert
 from monitor.notify.silences import matchers_to_pattern
 from monitor.store import SqliteStore

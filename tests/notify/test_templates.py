@@ -9,7 +9,7 @@ import pytest
 
 from monitor.alerts import Alert, fingerprint
 from monitor.events import Actor, Event, Resource
-from monitor.notify.notification import Notification
+from monitor.messages import Notification
 from monitor.notify.templates import FORMATS, Templates, build_context, sample_notifications, shipped_folder
 
 FIRST = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
