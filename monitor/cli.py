@@ -207,6 +207,9 @@ def _register_groups() -> None:
 
     main.add_command(alerts)
     main.add_command(replay)
+    from monitor.cli_sigma import sigma
+
+    main.add_command(sigma)
 
 
 _register_groups()

@@ -1,0 +1,1 @@
+"""Sigma rules for CloudTrail and Cloud Audit Logs, converted through pySigma into cloud-monitor rules."""
