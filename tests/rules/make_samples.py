@@ -149,6 +149,12 @@ def gcp_denied_burst() -> list[dict[str, Any]]:
             for i, (method, name, svc) in enumerate(methods * 6)]
 
 
+def mass_termination() -> list[dict[str, Any]]:
+    """EC2 reports 24 instances terminated within 6 minutes (a wiped account), then 3 more an hour later."""
+    records = [p.ec2_state(p.at(10 + i * 0.25), f"i-0c{i:015x}", "terminated") for i in range(24)]
+    return records + [p.ec2_state(p.at(70 + i), f"i-0d{i:015x}", "terminated") for i in range(3)]
+
+
 GCP_READ_METHODS = [
     "v1.compute.instances.list", "v1.compute.disks.list", "v1.compute.snapshots.list", "v1.compute.images.list",
     "v1.compute.firewalls.list", "v1.compute.networks.list", "v1.compute.subnetworks.list", "v1.compute.zones.list",
@@ -183,6 +189,7 @@ SAMPLES: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "aws/samples/generated_enumeration.json": enumeration,
     "aws/samples/generated_ec2_launches_across_regions.json": launches_across_regions,
     "aws/samples/generated_ec2_denied_gpu_launches.json": denied_gpu_launches,
+    "aws/samples/generated_ec2_mass_termination.json": mass_termination,
     "gcp/samples/generated_gcs_deletions_by_principal.json": gcs_deletions_by_principal,
     "gcp/samples/generated_denied_burst.json": gcp_denied_burst,
     "gcp/samples/generated_enumeration.json": gcp_enumeration,
