@@ -1,0 +1,88 @@
+"""Every backend behind one fixture: the contract suite runs once per ``state:`` URL scheme."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.store import Store, open_store
+from tests.store.redis_server import RedisServer
+
+BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One redis-server for the session (started only when a Redis test runs), stopped at the end."""
+    server = RedisServer()
+    yield server
+    server.close()
+
+
+def _flush(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A ``state:`` URL naming an empty store of the backend under test."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/state/monitor.db"
+    server: RedisServer = request.getfixturevalue("redis_server")
+    _flush(server.url)
+    return server.url
+
+
+@pytest.fixture
+def make_store(store_url: str) -> Iterator[Callable[[], Store]]:
+    """Opens another store on the same state (as another worker would); all are closed after the test."""
+    opened: list[Store] = []
+
+    def make() -> Store:
+        opened.append(open_store(store_url))
+        return opened[-1]
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[[], Store]) -> Store:
+    return make_store()
+
+
+@pytest.fixture
+def mark_schema(backend: str, store_url: str) -> Callable[[int], None]:
+    """Writes a schema version into the state behind the store's back, as another release would."""
+
+    def mark(version: int) -> None:
+        if backend == "sqlite":
+            db = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+            db.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(version),))
+            db.commit()
+            db.close()
+            return
+        import redis
+
+        client = redis.Redis.from_url(store_url)
+        try:
+            client.hset("cm:meta", "schema_version", str(version))
+        finally:
+            client.close()
+
+    return mark
