@@ -5,44 +5,64 @@ The consumer reads the log from its own position. After every batch and every ti
 transaction, the detectors' state, the aggregation groups, the log position they reflect and the messages
 they decided to send (into the notification log). A daemon stopped at any moment resumes from what was last
 written: it replays the rest of the log, and a group waiting out its ``group_wait`` sends once, when due.
+
+In a fleet (several daemons on one shared store) every daemon records the events it receives and sends
+messages from the notification log, but one evaluates: the holder of the ``evaluation`` lease, renewed on
+every tick. Its writes are conditional on the position it read, so a holder that lost the lease while paused
+cannot overwrite what its successor wrote: it reloads the state and goes on. A daemon that takes the lease
+over starts from the state and position on the store, so each event is folded once and each timer fires once
+per fleet. Message ids are fixed by the group that decides them, so one decided twice is still sent once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.engine.evaluate import Engine
-from monitor.engine.loader import load_rules
+from monitor.engine.loader import LoadedRule, load_rules
 from monitor.engine.state import CachedState
 from monitor.engine.stateful import StatefulRunner
 from monitor.events import Event
 from monitor.notify.dispatch import Deliver, Dispatcher, RetryPolicy
 from monitor.notify.pipeline import AlertPipeline
-from monitor.store.base import Store
+from monitor.store.base import StateConflict, Store
 
 log = logging.getLogger(__name__)
 READ_BATCH = 1000
+LEASE = "evaluation"
+LEASE_SECONDS = 15.0
+Build = Callable[[CachedState], tuple[Engine, AlertPipeline]]
+
+
+def worker_name() -> str:
+    """Who this process is in logs and in the store: host, process id and a random tail."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:4]}"
 
 
 class Alerting:
-    """``dispatcher`` sends the queued messages; with ``printer`` instead (``--dry-run``) they are printed
-    and never enter the notification log."""
+    """``build`` makes the engine and pipeline over a state cache (again, whenever the state must be reloaded);
+    ``dispatcher`` sends the queued messages; with ``printer`` instead (``--dry-run``) they are printed and never
+    enter the notification log."""
 
-    def __init__(self, engine: Engine, pipeline: AlertPipeline, store: Store, dispatcher: Dispatcher | None = None,
-                 printer: Deliver | None = None) -> None:
-        self.engine = engine
-        self.pipeline = pipeline
+    def __init__(self, build: Build, store: Store, dispatcher: Dispatcher | None = None,
+                 printer: Deliver | None = None, worker: str | None = None) -> None:
+        self.build = build
         self.store = store
         self.dispatcher = dispatcher
         self.printer = printer
+        self.worker = worker or worker_name()
         self._lock = threading.Lock()
-        saved = engine.runner.checkpoint
-        # Without saved state, start at the end of the log: history is for `monitor replay`.
-        self.position = int(saved) if saved else store.last_offset()
+        self._leading = False
+        self.engine, self.pipeline = build(CachedState(store))
+        self.position = 0
+        self._expected: str | None = None  # the position on the store our state reflects
         self.catch_up()
 
     @classmethod
@@ -51,13 +71,10 @@ class Alerting:
 
         rules = load_rules([config.resolve(path) for path in config.rules])
         log.info("loaded %d rules; destinations: %s", len(rules), ", ".join(config.destinations) or "none")
-        state = CachedState(store)
-        runner = StatefulRunner(rules, state)
-        pipeline = AlertPipeline(config, store, state=state)
+        build = _builder(rules, config, store)
         if dry_run:
-            return cls(Engine(rules, runner), pipeline, store, printer=build_printer(config))
-        dispatcher = Dispatcher(store, build_deliver(config), RetryPolicy.from_settings(config.delivery))
-        return cls(Engine(rules, runner), pipeline, store, dispatcher)
+            return cls(build, store, printer=build_printer(config))
+        return cls(build, store, Dispatcher(store, build_deliver(config), RetryPolicy.from_settings(config.delivery)))
 
     def on_events(self, _events: Sequence[Event]) -> None:
         """The intake recorded a batch: evaluate everything in the log past this consumer's position."""
@@ -65,20 +82,17 @@ class Alerting:
 
     def catch_up(self) -> None:
         with self._lock:
-            while True:
-                batch = list(self.store.read_events(after=self.position, limit=READ_BATCH))
-                if not batch:
-                    return
-                alerts = self.engine.alerts([stored.event for stored in batch])
-                if alerts:
-                    self.pipeline.submit(alerts)
-                self.position = batch[-1].offset
-                self._commit()
+            if self._lead():
+                self._catch_up()
 
     def tick(self, now: datetime | None = None) -> None:
-        """Time passes: stateful rules expire or raise, due groups are queued for sending."""
+        """Time passes: catch up with what other daemons recorded, let stateful rules expire or raise, and
+        queue the groups that are due."""
         now = now or datetime.now(UTC)
         with self._lock:
+            if not self._lead(now):
+                return
+            self._catch_up()
             # Event time trails the clock by the allowed lateness, so a late batch still counts.
             lateness = timedelta(seconds=self.engine.runner.watermark.lateness)
             alerts = self.engine.advance(now - lateness)
@@ -90,15 +104,95 @@ class Alerting:
     def drain(self) -> None:
         """Queue everything not sent yet, whatever the group timers (``monitor run --once``)."""
         with self._lock:
-            self.pipeline.drain()
-            self._commit()
+            if self._lead():
+                self._catch_up()
+                self.pipeline.drain()
+                self._commit()
 
-    def _commit(self) -> None:
-        """State, groups, position and the messages they decided, in one transaction; then wake the sender."""
+    def close(self) -> None:
+        """Give the lease up, so that another daemon of the fleet takes over at once."""
+        with self._lock:
+            if self._leading:
+                self.store.release_lease(LEASE, self.worker)
+                self._leading = False
+
+    def _lead(self, now: datetime | None = None) -> bool:
+        """Hold (or renew) the evaluation lease; on taking it, start from the state on the store."""
+        now = now or datetime.now(UTC)
+        if not self._leading:
+            self._release_if_dead()
+        held = self.store.acquire_lease(LEASE, self.worker, now, now + timedelta(seconds=LEASE_SECONDS))
+        if held and not self._leading:
+            log.info("%s evaluates the event log (took the %r lease)", self.worker, LEASE)
+            self._reload()
+        elif self._leading and not held:
+            log.warning("%s lost the %r lease: another daemon evaluates now", self.worker, LEASE)
+        self._leading = held
+        return held
+
+    def _release_if_dead(self) -> None:
+        """A lease left by a process of this host that is gone (killed) need not be waited out."""
+        found = self.store.lease_holder(LEASE)
+        if found is None:
+            return
+        host, _, rest = found[0].partition(":")
+        pid = rest.partition(":")[0]
+        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+            log.info("the %r lease of %s is left by a process that is gone; taking it over", LEASE, found[0])
+            self.store.release_lease(LEASE, found[0])
+
+    def _reload(self) -> None:
+        """Drop what this process holds in memory and take up the state and position on the store."""
+        self.engine, self.pipeline = self.build(CachedState(self.store))
+        saved = self.engine.runner.checkpoint
+        self._expected = saved
+        # Without saved state, start at the end of the log: history is for `monitor replay`.
+        self.position = int(saved) if saved else self.store.last_offset()
+
+    def _catch_up(self) -> None:
+        while True:
+            batch = list(self.store.read_events(after=self.position, limit=READ_BATCH))
+            if not batch:
+                return
+            alerts = self.engine.alerts([stored.event for stored in batch])
+            if alerts:
+                self.pipeline.submit(alerts)
+            self.position = batch[-1].offset
+            self.pipeline.tick()  # a group due now (group_wait: 0s) is queued now, not on the next tick
+            self._commit()  # on a conflict the position is the store's again, and the loop reads on from there
+
+    def _commit(self) -> bool:
+        """State, groups, position and the messages they decided, in one conditional write; then wake the
+        sender. False when another writer had moved the position: the state was reloaded from the store."""
         queued = self.pipeline.take_outbox()
         if self.printer is not None and queued:
             self.printer([new.notification for new in queued])
             queued = []
-        self.engine.runner.flush(str(self.position), queued)
+        try:
+            self.engine.runner.flush(str(self.position), queued, expected=self._expected)
+        except StateConflict as exc:
+            log.warning("%s: %s; reloading the state", self.worker, exc)
+            self._reload()
+            return False
+        self._expected = str(self.position)
         if queued and self.dispatcher is not None:
             self.dispatcher.wake.set()
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _builder(rules: Sequence[LoadedRule], config: Any, store: Store) -> Build:
+    def build(state: CachedState) -> tuple[Engine, AlertPipeline]:
+        runner = StatefulRunner(rules, state)
+        return Engine(rules, runner), AlertPipeline(config, store, state=state)
+
+    return build

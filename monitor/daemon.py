@@ -140,6 +140,8 @@ def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: thre
     log.info("recorded %d new events (%d duplicates), %d dead letters",
              intake.recorded, intake.duplicates, intake.dead)
     undelivered = _finish_once(alerting) if alerting and once else []
+    if alerting:
+        alerting.close()
     if failures:
         raise RuntimeError(f"inputs failed: {', '.join(failures)}")
     if undelivered:

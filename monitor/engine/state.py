@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 import orjson
 
 CHECKPOINT = "detectors"
+UNSET: Any = object()  # no expectation on the stored position (``flush(expected=...)``)
 T = TypeVar("T")
 Document = dict[str, Any]
 
@@ -30,10 +31,11 @@ class StateBackend(Protocol):
 
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
-        checkpoint: tuple[str, str] | None = None, notifications: Sequence[Any] = (),
+        checkpoint: tuple[str, str] | None = None, notifications: Sequence[Any] = (), *, expected: Any = ...,
     ) -> None:
         """Upsert (rule, key, document, expires at), delete (rule, key), save the checkpoint and add the new
-        messages to the notification log: atomically."""
+        messages to the notification log: atomically; with ``expected``, only if the checkpoint is still that
+        (else the backend raises its conflict error and writes nothing)."""
         ...
 
     def delete_expired_state(self, now: int) -> int:
@@ -56,7 +58,8 @@ class DetectorState(Protocol):
 
     def expire(self, now: int) -> list[tuple[str, str]]: ...
 
-    def flush(self, position: str | None = None, notifications: Sequence[Any] = ()) -> None: ...
+    def flush(self, position: str | None = None, notifications: Sequence[Any] = (), *, expected: Any = ...) -> None:
+        ...
 
     def checkpoint(self) -> str | None: ...
 
@@ -195,16 +198,19 @@ class CachedState:
         self._expired_until = max(self._expired_until, now)
         return expired
 
-    def flush(self, position: str | None = None, notifications: Sequence[Any] = ()) -> None:
+    def flush(self, position: str | None = None, notifications: Sequence[Any] = (), *, expected: Any = UNSET) -> None:
         """Write dirty documents, deletions, the checkpoint and ``notifications`` (messages decided with this
-        state, for the notification log) to the backend in one transaction."""
+        state, for the notification log) to the backend in one transaction. With ``expected`` (a position, or
+        None for "never saved"), the backend refuses the write if another writer moved the checkpoint since;
+        the dirty state is then kept, for the caller to drop by reloading."""
         if self.backend is None:
             return
         puts = [(rule, key, serialize(entry[0]), entry[1])
                 for rule, keys in sorted(self._dirty.items()) for key in sorted(keys)
                 if (entry := self._rules[rule].get(key)) is not None]
+        conditional = {} if expected is UNSET else {"expected": expected}
         self.backend.write_state(puts, sorted(self.deleted), (CHECKPOINT, position) if position is not None else None,
-                                 notifications)
+                                 notifications, **conditional)
         if self._expired_until:
             self.backend.delete_expired_state(self._expired_until)
         self._clear_dirty()
@@ -250,8 +256,10 @@ class MemoryBackend:
 
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
-        checkpoint: tuple[str, str] | None = None, notifications: Sequence[Any] = (),
+        checkpoint: tuple[str, str] | None = None, notifications: Sequence[Any] = (), *, expected: Any = UNSET,
     ) -> None:
+        if expected is not UNSET and checkpoint is not None and self.checkpoints.get(checkpoint[0]) != expected:
+            raise RuntimeError(f"checkpoint {checkpoint[0]} moved")
         self.notifications.extend(notifications)
         for rule, key, body, expires_at in puts:
             self.rows[rule, key] = (body, expires_at)

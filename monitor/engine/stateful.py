@@ -22,7 +22,7 @@ from monitor.engine.detectors import Detector, DetectorSettings, detectors
 from monitor.engine.detectors.common import Deadlines, Watermark, epoch, from_epoch
 from monitor.engine.index import RuleIndex
 from monitor.engine.loader import LoadedRule
-from monitor.engine.state import CachedState
+from monitor.engine.state import UNSET, CachedState
 from monitor.events import Event
 
 DEFAULT_LATENESS = 300.0
@@ -95,12 +95,13 @@ class StatefulRunner:
             alerts.extend(self._advance_detectors())
         return alerts
 
-    def flush(self, position: str | None = None, notifications: Sequence[Any] = ()) -> None:
+    def flush(self, position: str | None = None, notifications: Sequence[Any] = (), *, expected: Any = UNSET) -> None:
         """Persist dirty state and the watermark; ``position`` is the event-log offset they reflect, and
-        ``notifications`` the messages decided with this state (written in the same transaction)."""
+        ``notifications`` the messages decided with this state (written in the same transaction). With
+        ``expected``, only if the stored position is still that (see ``CachedState.flush``)."""
         if self.watermark.now is not None:
             self.state.put(RUNNER, "watermark", {"t": epoch(self.watermark.now)}, FOREVER)
-        self.state.flush(position, notifications)
+        self.state.flush(position, notifications, expected=expected)
         if position is not None:
             self.checkpoint = position
 

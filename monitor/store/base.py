@@ -155,6 +155,10 @@ class EventLog(Protocol):
         """Give the lease up, if ``holder`` has it."""
         ...
 
+    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        """Who holds (or last held) the lease, and until when; None when nobody does."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -87,6 +87,11 @@ class SqliteStore(SqliteAlerts, SqliteDetectorState):
                 " OR leases.until <= ?", (name, holder, sortable_time(until), sortable_time(now)))
         return cursor.rowcount > 0
 
+    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        with self._lock:
+            row = self._db.execute("SELECT holder, until FROM leases WHERE name = ?", (name,)).fetchone()
+        return (str(row[0]), parse_time(row[1])) if row else None
+
     def release_lease(self, name: str, holder: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
