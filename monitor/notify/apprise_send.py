@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -80,8 +81,28 @@ def _asset() -> Any:
                                 async_mode=False)
 
 
+class _QuietOnThisThread(logging.Filter):
+    """Drops Apprise's log records on a thread inside ``_quietly()``: Apprise logs a URL it cannot load in full,
+    secrets included, and our own error names it masked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.local, "quiet", False)
+
+
+_QUIET = _QuietOnThisThread()
+logging.getLogger("apprise").addFilter(_QUIET)
+
+
 def _instantiate(url: str) -> Any:
-    return apprise.Apprise.instantiate(url, asset=_asset())
+    _QUIET.local.quiet = True
+    try:
+        return apprise.Apprise.instantiate(url, asset=_asset())
+    finally:
+        _QUIET.local.quiet = False
 
 
 def _scheme(url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -249,3 +250,12 @@ def test_a_missing_urls_file_is_a_clear_error(tmp_path: Path) -> None:
 ])
 def test_the_body_format_follows_the_scheme_unless_set(url: str, fmt: str | None, expected: str) -> None:
     assert Destination(urls=[url], format=fmt).format_for(url) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("url", ["slack://T0SECRET/B0SECRET", "mailtos://user:SECRETPASS@/?to=x"])
+def test_a_url_apprise_cannot_load_leaves_no_secret_in_any_log(url: str, templates: Templates,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    [result] = deliver({"bad": Destination(urls=[url])}, [to("bad")], templates)
+    assert not result.delivered and "is not a valid Apprise URL" in result.error
+    assert "SECRET" not in caplog.text + result.error
