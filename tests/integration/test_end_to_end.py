@@ -28,7 +28,7 @@ def write_setup(folder: Path, aws: Aws, queue_url: str, chat: HttpReceiver, smtp
     config = folder / "monitor.yaml"
     config.write_text(json.dumps({
         "state": "sqlite:///monitor.db",
-        "rules": ["rules", str(ROOT / "rules" / "aws" / "s3.yaml")],
+        "rules": ["rules", str(ROOT / "rules" / "aws" / "s3.yaml"), str(ROOT / "rules" / "aws" / "settings.yaml")],
         "inputs": [{"type": "aws.sqs", "queue_url": queue_url, "region": aws.region, "endpoint_url": aws.endpoint,
                     "wait_time_seconds": 1}],
         "destinations": {"chat": {"urls": [chat.url()]}, "oncall-email": {"urls": [smtp.url()]}},
