@@ -16,12 +16,15 @@ Decisions:
   path survives, which the STS ARN drops); ``root`` for the root user; the service for ``AWSService``.
   ``userIdentity`` keys are read case-insensitively (Panther's samples lower-case them).
 - ``account`` is ``recipientAccountId`` (the account that owns the trail and the resource), else the caller's.
+- ``details.instance_credentials``: the caller used an EC2 instance profile's credentials (``ec2RoleDelivery``
+  in the session context, or a session named after the instance), so a rule can tell where they were used.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +51,7 @@ DETAIL_TYPES = frozenset(
 READ_PREFIXES = ("Get", "List", "Describe", "Head")
 DRY_RUN = "Client.DryRunOperation"
 SERVICE_SUFFIX = ".amazonaws.com"
+INSTANCE_SESSION = re.compile(r"i-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +199,20 @@ def _read_only(record: Record) -> bool:
     return as_bool(flag)
 
 
+def _instance_credentials(identity: Mapping[str, Any]) -> bool:
+    """Temporary credentials of an EC2 instance profile: EC2 delivered them, or the session is the instance id."""
+    if first(identity, "sessioncontext.ec2roledelivery"):
+        return True
+    session = str(identity.get("principalid", "")).partition(":")[2]
+    return identity.get("type") == "AssumedRole" and INSTANCE_SESSION.fullmatch(session) is not None
+
+
 def _common_details(record: Record, identity: Mapping[str, Any], read_only: bool) -> dict[str, Any]:
     details: dict[str, Any] = {"read_only": read_only}
     if identity.get("invokedby"):
         details["invoked_by"] = identity["invokedby"]
+    if _instance_credentials(identity):
+        details["instance_credentials"] = True
     error = record.get("errorCode")
     if error:
         details["error_code"] = error

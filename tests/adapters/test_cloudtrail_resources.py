@@ -450,6 +450,35 @@ CASES: list[Any] = [
         [("e-1", VM, "accessed", {"read_only": True, "attribute": "userData"})],
         id="user-data-read",
     ),
+    pytest.param(
+        _record(
+            "GetObject",
+            "s3",
+            {"bucketName": "media", "key": "a"},
+            userIdentity={
+                "type": "AssumedRole",
+                "principalId": "AROAEXAMPLE:i-0abc1234567890def",
+                "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/web/i-0abc1234567890def",
+                "sessionContext": {"sessionIssuer": {"arn": f"arn:aws:iam::{ACCOUNT}:role/web"}},
+            },
+        ),
+        [("e-1", _object("a"), "accessed", {"instance_credentials": True})],
+        id="instance-profile-session-named-after-the-instance",
+    ),
+    pytest.param(
+        _record(
+            "GetObject",
+            "s3",
+            {"bucketName": "media", "key": "a"},
+            userIdentity={
+                "type": "AssumedRole",
+                "principalId": "AROAEXAMPLE:i-am-a-person",
+                "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/web/i-am-a-person",
+            },
+        ),
+        [("e-1", _object("a"), "accessed", {})],
+        id="a-session-that-only-looks-like-an-instance",
+    ),
 ]
 
 
