@@ -71,10 +71,11 @@ class Alerting:
 
         rules = load_rules([config.resolve(path) for path in config.rules])
         log.info("loaded %d rules; destinations: %s", len(rules), ", ".join(config.destinations) or "none")
-        build = _builder(rules, config, store)
+        build, worker = _builder(rules, config, store), worker_name()
         if dry_run:
-            return cls(build, store, printer=build_printer(config))
-        return cls(build, store, Dispatcher(store, build_deliver(config), RetryPolicy.from_settings(config.delivery)))
+            return cls(build, store, printer=build_printer(config), worker=worker)
+        policy = RetryPolicy.from_settings(config.delivery)
+        return cls(build, store, Dispatcher(store, build_deliver(config), policy, worker=worker), worker=worker)
 
     def on_events(self, _events: Sequence[Event]) -> None:
         """The intake recorded a batch: evaluate everything in the log past this consumer's position."""

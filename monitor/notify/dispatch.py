@@ -8,6 +8,9 @@ outcome. A failed message is due again after a back-off (``RetryPolicy``): doubl
 other than 408/425/429, an unknown destination) and the ``max_attempts``-th failure end as ``undelivered``, which
 ``monitor alerts retry`` sends again. A claim is a lease: a worker that dies mid-send leaves the message to be
 taken again when the lease ends, so a message whose send was cut short may arrive twice, never not at all.
+
+Each destination has a lane of its own (one thread), so a destination that hangs holds back only its own
+messages: the others are claimed and sent meanwhile.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from monitor.durations import parse_duration
 from monitor.messages import DeliveryResult, Notification
@@ -79,19 +84,53 @@ def deliver_safely(deliver: Deliver, notifications: list[Notification]) -> list[
             for n in notifications]
 
 
+def _log_failure(job: Future[Any]) -> None:
+    error = job.exception()
+    if error is not None:
+        log.error("recording a delivery failed (the message is sent again when its claim ends): %s", error)
+
+
 class Dispatcher:
     def __init__(self, store: Store, deliver: Deliver, policy: RetryPolicy | None = None,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, worker: str = "") -> None:
         self.store, self.deliver, self.clock = store, deliver, clock
         self.policy = policy or RetryPolicy()
+        self.worker = worker
         self.wake = threading.Event()  # set by whoever queued a message, to send it now
+        self._lanes: dict[str, ThreadPoolExecutor] = {}
 
-    def run_due(self, now: datetime | None = None) -> list[tuple[StoredNotification, DeliveryResult]]:
-        """Send every message due now, once; record each outcome and when to try again."""
+    def run_due(self, now: datetime | None = None, *, wait: bool = True,
+                ) -> list[tuple[StoredNotification, DeliveryResult]]:
+        """Send every message due now, once, each destination on its own lane; record each outcome and when to
+        try again. With ``wait=False`` (the daemon) it returns at once, the sends going on in their lanes."""
         started = now or self.clock()
         claimed = self.store.claim_notifications(started, started + timedelta(seconds=self.policy.lease))
-        if not claimed:
-            return []
+        by_destination: dict[str, list[StoredNotification]] = {}
+        for stored in claimed:
+            by_destination.setdefault(stored.notification.destination, []).append(stored)
+        if wait and len(by_destination) <= 1:  # nothing to run side by side: no thread needed
+            return [pair for items in by_destination.values() for pair in self._send(items, now)]
+        jobs = [self._lane(name).submit(self._send, items, now) for name, items in by_destination.items()]
+        if wait:
+            return [pair for job in jobs for pair in job.result()]
+        for job in jobs:
+            job.add_done_callback(_log_failure)
+        return []
+
+    def close(self) -> None:
+        """Let the lanes finish what they hold."""
+        for lane in self._lanes.values():
+            lane.shutdown(wait=True)
+        self._lanes.clear()
+
+    def _lane(self, destination: str) -> ThreadPoolExecutor:
+        lane = self._lanes.get(destination)
+        if lane is None:
+            lane = self._lanes[destination] = ThreadPoolExecutor(1, thread_name_prefix=f"deliver:{destination}")
+        return lane
+
+    def _send(self, claimed: list[StoredNotification], now: datetime | None,
+              ) -> list[tuple[StoredNotification, DeliveryResult]]:
         results = deliver_safely(self.deliver, [stored.notification for stored in claimed])
         finished = self.clock() if now is None else now  # waits count from the answer, as Retry-After means
         outcomes = []
@@ -105,13 +144,16 @@ class Dispatcher:
 
     def serve(self, stop: threading.Event) -> None:
         """The daemon's delivery thread: send what is due, sleep until the next is due or a message is queued."""
-        while not stop.is_set():
-            self.wake.clear()
-            try:
-                self.run_due()
-            except Exception:
-                log.exception("dispatching failed; trying again in %ss", IDLE_SECONDS)
-            self.wake.wait(self._sleep())
+        try:
+            while not stop.is_set():
+                self.wake.clear()
+                try:
+                    self.run_due(wait=False)
+                except Exception:
+                    log.exception("dispatching failed; trying again in %ss", IDLE_SECONDS)
+                self.wake.wait(self._sleep())
+        finally:
+            self.close()
 
     def drain(self, patience: float) -> list[StoredNotification]:
         """Send what is due, and what falls due within ``patience`` seconds (``run --once``); returns the
@@ -134,10 +176,10 @@ class Dispatcher:
             return IDLE_SECONDS
         return min(max((due - self.clock()).total_seconds(), 0.0), IDLE_SECONDS)
 
-    @staticmethod
-    def _log(stored: StoredNotification, result: DeliveryResult, retry_at: datetime | None) -> None:
+    def _log(self, stored: StoredNotification, result: DeliveryResult, retry_at: datetime | None) -> None:
         message = stored.notification
-        what = f"{message.status} message #{stored.id} ({message.alerts[0].rule if message.alerts else '-'})"
+        by = f" by {self.worker}" if self.worker else ""
+        what = f"{message.status} message #{stored.id} ({message.alerts[0].rule if message.alerts else '-'}){by}"
         if result.delivered:
             log.info("sent %s to %s", what, message.destination)
         elif retry_at is not None:

@@ -165,3 +165,30 @@ def test_a_destination_failing_for_a_while_gets_every_message_once(tmp_path: Pat
     records = [json.loads(line) for line in deliveries.stdout.splitlines()]
     assert [r["status"] for r in records] == ["delivered"] * 3
     assert records[0]["attempts"] > 1
+
+
+def test_a_destination_that_hangs_holds_back_nothing_else(tmp_path: Path, chat: HttpReceiver) -> None:
+    slow = HttpReceiver(hang_seconds=60)
+    slow.script(*["hang"] * 20)
+    port = free_port()
+    (tmp_path / "rules.yaml").write_text(RULES)
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        "state: sqlite:///state/monitor.db\nrules: [rules.yaml]\n"
+        f"inputs: [{{type: http, port: {port}}}]\n"
+        f"destinations: {{chat: {{urls: ['{chat.url()}']}}, slow: {{urls: ['{slow.url()}']}}}}\n"
+        "routes: {destination: chat, group_by: [rule, resource.parent], group_wait: 0s, routes: ["
+        "{destination: slow, continue: true}, {destination: chat}]}\n")
+    daemon = Daemon(path, port)
+    daemon.start()
+    try:
+        for bucket in (40, 41, 42):
+            posted = time.monotonic()
+            daemon.post(deletion(bucket, 0))  # recorded (204) while the slow destination hangs
+            assert chat.wait_for(bucket - 39, timeout=5), daemon.log.read_text()
+            assert chat.received[-1].at - posted < 3
+            time.sleep(1)
+    finally:
+        daemon.stop(signal.SIGTERM)
+        slow.close()
+    assert per_bucket(chat) == {"durable-40": 1, "durable-41": 1, "durable-42": 1}
