@@ -18,6 +18,14 @@ def _sqlite(rest: str) -> Store:
     return SqliteStore(path or ":memory:")
 
 
+@backends.register("redis")
+def _redis(rest: str) -> Store:
+    """``redis://HOST:PORT/DB``: imported only when named, so the SQLite default never loads redis-py."""
+    from monitor.store.redis import RedisStore
+
+    return RedisStore(f"redis://{rest}")
+
+
 def open_store(url: str) -> Store:
     """The store a ``state:`` URL names: ``sqlite:///PATH`` (the default) or ``redis://HOST:PORT/DB``."""
     scheme, separator, rest = url.partition("://")

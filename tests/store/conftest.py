@@ -11,7 +11,7 @@ import pytest
 from monitor.store import Store, open_store
 from tests.store.redis_server import RedisServer
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "redis"]
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.events import Event
 from monitor.store import Store
 from monitor.store.base import SCHEMA_VERSION, NewDeadLetter, NewerSchema, StateConflict
 from tests.store.values import T0, event, message
@@ -73,6 +74,17 @@ def test_events_round_trip_exactly_with_their_raw_payload(store: Store) -> None:
     assert stored.recorded_at.tzinfo is not None
 
 
+def test_a_batch_that_cannot_be_written_records_nothing(store: Store) -> None:
+    class Unwritable(Event):
+        def to_json(self, *, with_raw: bool = True) -> bytes:
+            raise RuntimeError("disk full")
+
+    broken = Unwritable(**{name: getattr(event(2), name) for name in Event.__dataclass_fields__})
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.record([event(1), broken], [NewDeadLetter("s", "r", "p")])
+    assert (list(store.read_events()), store.dead_letters(), store.last_offset()) == ([], [], 0)
+
+
 def test_the_log_survives_reopening(make_store: Callable[[], Store]) -> None:
     first = make_store()
     first.record([event(n, minutes=n) for n in range(3)], [NewDeadLetter("src", "why", "what")])
@@ -108,16 +120,21 @@ def test_named_checkpoints(store: Store) -> None:
 
 def test_a_lease_is_exclusive_extended_by_its_holder_taken_over_after_expiry_and_released(store: Store) -> None:
     minute = timedelta(minutes=1)
+    assert store.lease_holder("intake") is None
     assert store.acquire_lease("intake", "a", T0, T0 + minute)
+    assert store.lease_holder("intake") == ("a", T0 + minute)
     assert not store.acquire_lease("intake", "b", T0 + minute / 2, T0 + 2 * minute)
     assert store.acquire_lease("other", "b", T0, T0 + minute)  # names are independent
     assert store.acquire_lease("intake", "a", T0 + minute / 2, T0 + 3 * minute)  # extended to 3 minutes
     assert not store.acquire_lease("intake", "b", T0 + 2 * minute, T0 + 4 * minute)
+    assert store.lease_holder("intake") == ("a", T0 + 3 * minute)  # expired at 3 minutes, but still named
     assert store.acquire_lease("intake", "b", T0 + 3 * minute, T0 + 4 * minute)  # expired: taken over
+    assert store.lease_holder("intake") == ("b", T0 + 4 * minute)
     assert not store.acquire_lease("intake", "a", T0 + 3 * minute, T0 + 5 * minute)
     store.release_lease("intake", "a")  # not a's any more: nothing happens
     assert not store.acquire_lease("intake", "a", T0 + 3 * minute, T0 + 5 * minute)
     store.release_lease("intake", "b")
+    assert store.lease_holder("intake") is None
     assert store.acquire_lease("intake", "a", T0 + 3 * minute, T0 + 5 * minute)
 
 
