@@ -12,7 +12,7 @@ after every call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -65,6 +65,23 @@ def merge_alert(stored: Alert | None, incoming: Alert) -> AlertUpdate:
     return AlertUpdate(stored, merged, False)
 
 
+def coalesce(alerts: Iterable[Alert]) -> list[Alert]:
+    """One alert per fingerprint and status run within a batch, merged as the alert book would merge them, so
+    the book and the groups are written once per fingerprint, not once per event (a burst of a thousand
+    deletions is one update). The latest event is kept without its raw payload, which stays in the event log."""
+    merged: list[Alert] = []
+    where: dict[str, int] = {}
+    for raised in alerts:
+        alert = replace(raised, event=replace(raised.event, raw={})) if raised.event and raised.event.raw else raised
+        index = where.get(alert.fingerprint)
+        if index is not None and merged[index].status == alert.status == "firing":
+            merged[index] = merge_alert(merged[index], alert).alert
+        else:
+            where[alert.fingerprint] = len(merged)
+            merged.append(alert)
+    return merged
+
+
 class AlertPipeline:
     """One per process, driven from one thread (or under one lock): ``submit`` as alerts come, ``tick`` by the
     clock; silences are re-read from the store (when they changed) on every pass."""
@@ -89,7 +106,8 @@ class AlertPipeline:
         """Record, silence, inhibit, route and group the alerts; returns them as recorded."""
         now = now or self.clock()
         self.silences.refresh()
-        incoming = [alert if alert.status == "resolved" else replace(alert, status="firing") for alert in alerts]
+        incoming = coalesce(alert if alert.status == "resolved" else replace(alert, status="firing")
+                            for alert in alerts)
         for alert in incoming:
             self.inhibitor.observe(alert, alert_labels(alert))
         decided = [replace(alert, status=self._status(alert, now)) for alert in incoming]

@@ -95,8 +95,10 @@ def migrate_notifications(db: sqlite3.Connection) -> None:
 
 
 def alert_to_dict(alert: Alert) -> dict[str, Any]:
-    """The alert as printed, plus its latest event so a stored message renders as it first did."""
-    return {**alert.to_dict(), "template": alert.template, "event": alert.event.to_dict() if alert.event else None}
+    """The alert as printed, plus its latest event (its fields: the raw payload stays in the event log, once) so a
+    stored message renders as it first did."""
+    event = alert.event.to_dict(with_raw=False) if alert.event else None
+    return {**alert.to_dict(), "template": alert.template, "event": event}
 
 
 def alert_from_dict(data: Mapping[str, Any]) -> Alert:

@@ -199,7 +199,7 @@ def test_a_firing_source_suppresses_targets_with_equal_labels(tmp_path: Path) ->
     h = Harness(tmp_path, INHIBITING)
     recorded = h.submit(0 * S, alert(1, rule="tag-changed", severity="low", account="1"),
                         alert(2, rule="root-login", severity="critical", account="1"),
-                        alert(3, rule="tag-changed", severity="low", account="2"),
+                        alert(3, rule="tag-changed", severity="low", account="2", bucket="other"),
                         alert(4, rule="bucket-deleted", severity="high", account="1"))
     assert [(a.rule, a.account, a.status) for a in recorded] == [
         ("tag-changed", "1", "suppressed"), ("root-login", "1", "firing"), ("tag-changed", "2", "firing"),
@@ -282,7 +282,7 @@ def test_an_undelivered_message_is_retried_with_back_off_then_kept_for_alerts_re
     [(stored, retried)] = h.dispatcher.run_due()
     assert (retried.destination, retried.delivered) == ("pager", True)
     assert recorder.sent[-1] == replace(stored.notification, sent_to=())
-    assert recorder.sent[-1].alerts[0].event == alert(1).event
+    assert recorder.sent[-1].alerts[0].event == replace(alert(1).event, raw={})  # the raw payload is in the log
     assert [(n.status, n.attempts) for n in h.store.notifications()] == [("delivered", 4), ("delivered", 1)]
     calls = recorder.calls
     assert h.dispatcher.run_due() == []
@@ -408,3 +408,15 @@ def test_the_lifecycle_of_one_fingerprint(stored: tuple[str, int, tuple[str, ...
 
     update = merge_alert(make(stored) if stored else None, make(incoming))
     assert (update.alert.status, update.alert.count, update.alert.event_ids, update.new_episode) == expected
+
+
+def test_a_batch_is_coalesced_by_fingerprint_keeping_episode_boundaries(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    recorded = h.submit(0 * S, *(alert(n) for n in range(500)), alert(7, bucket="other"))
+    assert [(a.resource["name"], a.count) for a in recorded] == [("logs", 500), ("other", 1)]
+    assert recorded[0].event is not None and recorded[0].event.raw == {}
+    firing = alert(600)
+    recorded = h.submit(S, replace(firing, status="resolved", event_ids=()), alert(601), alert(602))
+    assert [(a.status, a.count) for a in recorded] == [("resolved", 500), ("firing", 2)]
+    assert [(a.status, a.count) for a in h.store.list_alerts() if a.resource["name"] == "logs"] == [
+        ("firing", 2), ("resolved", 500)]
