@@ -23,24 +23,46 @@ PAGE = 500
 RECORD = """
 local p, now = ARGV[1], ARGV[2]
 local events = tonumber(ARGV[3])
-local new, i = {}, 4
-for index = 1, events do
-  local id, time, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  i = i + 3
-  if redis.call('HEXISTS', p .. 'e:ids', id) == 0 then
-    local offset = redis.call('INCR', p .. 'e:next')
-    redis.call('HSET', p .. 'e:ids', id, offset)
-    redis.call('HSET', p .. 'e:body', offset, now .. time .. body)
-    redis.call('ZADD', p .. 'e:log', offset, offset)
-    redis.call('ZADD', p .. 'e:time', 0, time .. '|' .. offset)
-    new[#new + 1] = index
+local CHUNK = 2000  -- arguments per call, well under Lua's stack limit for unpack
+local function each_chunk(values, command, key)
+  for start = 1, #values, CHUNK do
+    redis.call(command, key, unpack(values, start, math.min(start + CHUNK - 1, #values)))
   end
 end
+local fresh, taken = {}, {}
+for start = 1, events, CHUNK do
+  local ids = {}
+  for index = start, math.min(start + CHUNK - 1, events) do ids[#ids + 1] = ARGV[1 + index * 3] end
+  local known = redis.call('HMGET', p .. 'e:ids', unpack(ids))
+  for k, id in ipairs(ids) do
+    if not known[k] and not taken[id] then
+      taken[id] = true
+      fresh[#fresh + 1] = start + k - 1
+    end
+  end
+end
+if #fresh > 0 then
+  local offset = redis.call('INCRBY', p .. 'e:next', #fresh) - #fresh
+  local ids, bodies, log, times = {}, {}, {}, {}
+  for _, index in ipairs(fresh) do
+    offset = offset + 1
+    local id, time, body = ARGV[1 + index * 3], ARGV[2 + index * 3], ARGV[3 + index * 3]
+    ids[#ids + 1], ids[#ids + 2] = id, offset
+    bodies[#bodies + 1], bodies[#bodies + 2] = offset, now .. time .. body
+    log[#log + 1], log[#log + 2] = offset, offset
+    times[#times + 1], times[#times + 2] = 0, time .. '|' .. offset
+  end
+  each_chunk(ids, 'HSET', p .. 'e:ids')
+  each_chunk(bodies, 'HSET', p .. 'e:body')
+  each_chunk(log, 'ZADD', p .. 'e:log')
+  each_chunk(times, 'ZADD', p .. 'e:time')
+end
+local i = 4 + events * 3
 for _ = 1, tonumber(ARGV[i]) do
   i = i + 1
   redis.call('RPUSH', p .. 'd:list', redis.call('INCR', p .. 'd:next') .. '|' .. now .. ARGV[i])
 end
-return new
+return fresh
 """
 
 ACQUIRE_LEASE = TIME_LUA + """

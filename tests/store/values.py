@@ -33,6 +33,18 @@ def alert(fingerprint: str = "fp1", *, rule: str = "bucket-wiped", severity: str
                  event=event(event_n, minutes) if event_n is not None else None)
 
 
+def as_stored(value: Alert) -> Alert:
+    """What the alert book gives back: the alert with its latest event's fields, not its raw payload (which
+    the event log holds, once)."""
+    return replace(value, event=replace(value.event, raw={})) if value.event is not None else value
+
+
+def stored_message(new: NewNotification) -> Notification:
+    """What the notification log gives back for a message: its alerts as the alert book keeps them."""
+    notification = new.notification
+    return replace(notification, alerts=tuple(as_stored(a) for a in notification.alerts))
+
+
 def add_counts(stored: Alert | None, incoming: Alert) -> AlertUpdate:
     """A merge whose result shows every update it saw: counts add up; resolved then firing starts over."""
     if stored is None or (stored.status == "resolved" and incoming.status != "resolved"):
