@@ -137,7 +137,7 @@ def test_the_file_input_dead_letters_bad_lines_and_reads_the_rest(
     assert {event.id for events in expected.values() for event in events or []} <= recorded_ids(store)
 
 
-@PROPERTY
+@settings(PROPERTY, max_examples=80)
 @given(sample=st.sampled_from(sorted(SAMPLE_BYTES)), mutation=st.data())
 def test_a_mutated_document_file_gives_events_or_dead_letters(
     tmp_path: Path, store: SqliteStore, quiet: None, sample: str, mutation: st.DataObject
