@@ -79,9 +79,6 @@ class Exact:
     def __bool__(self) -> bool:
         return bool(self.strings or self.numbers or self.bools or self.null)
 
-    def values(self) -> frozenset[Any]:
-        return frozenset(self.strings | self.numbers | self.bools | ({None} if self.null else set()))
-
     def predicate(self) -> Predicate:
         """The fastest equivalent test: most fields are matched against strings only."""
         if self.numbers or self.bools or self.null:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NamedTuple, Union
 
 from monitor.engine.pattern_ops import (
@@ -24,18 +25,13 @@ from monitor.engine.pattern_ops import (
     suggest,
 )
 
-__all__ = ["FieldPath", "Matcher", "PatternError", "Prefix", "compile_pattern"]
+__all__ = ["FieldPath", "Flag", "Matcher", "PatternError", "Prefix", "compile_pattern", "exact_key", "leaf_values_at"]
 
 FieldPath = tuple[str, ...]
 OR_KEY = "$or"
 _MISSING: Any = object()
 _EMPTY: Mapping[str, Any] = {}
 _SEQUENCES = (list, tuple)
-
-# Fields whose few distinct values would make a poor index: every rule on "aws" would share one bucket.
-_LOW_CARDINALITY: frozenset[FieldPath] = frozenset(
-    {("provider",), ("service",), ("action",), ("outcome",), ("region",), ("account",), ("resource", "kind")}
-)
 
 
 def _unrolled(value: Any) -> list[Any]:
@@ -57,6 +53,24 @@ def _leaf_values(value: Any) -> Sequence[Any]:
     return (value,)
 
 
+def leaf_values_at(document: Mapping[str, Any], path: FieldPath) -> list[Any]:
+    """The leaf values an event has at ``path`` as a pattern sees them: arrays at any level give each item."""
+    nodes: list[Any] = [document]
+    for key in path:
+        found: list[Any] = []
+        for node in nodes:
+            if type(node) is dict or isinstance(node, Mapping):
+                value = node.get(key, _MISSING)
+                if type(value) is str:
+                    found.append(value)
+                elif isinstance(value, _SEQUENCES):
+                    found.extend(_unrolled(value))
+                elif value is not _MISSING:
+                    found.append(value)
+        nodes = found
+    return [node for node in nodes if type(node) is str or not isinstance(node, Mapping)]
+
+
 def _absent(root: Mapping[str, Any], path: FieldPath) -> bool:
     """No leaf value anywhere at ``path``, through arrays at any level: EventBridge's ``exists: false``."""
     nodes: list[Any] = [root]
@@ -69,7 +83,8 @@ def _absent(root: Mapping[str, Any], path: FieldPath) -> bool:
 class _Leaf:
     """One field's array: ``test`` accepts a leaf value if any item does; ``absent`` if exists:false is an item.
 
-    ``index_values`` is the set of exact values when the array holds nothing else, for indexing.
+    ``index_values`` is the set of index keys (``exact_key`` of each value, ``Prefix`` of each prefix) when the
+    array holds nothing else, for indexing.
     """
 
     path: FieldPath
@@ -115,7 +130,7 @@ class _Object:
         return all(any(branch.matches_fields(document, root) for branch in group) for group in self.alternatives)
 
     def required(self) -> dict[FieldPath, frozenset[Any]]:
-        """Exact-value fields every matching event must have, each with the values it may take."""
+        """Fields every matching event must have, each with the index keys of the values it may take."""
         found: dict[FieldPath, frozenset[Any]] = {}
         for _, node in self.fields:
             if isinstance(node, _Leaf):
@@ -143,40 +158,46 @@ def _common_to_all(branches: tuple[_Object, ...]) -> dict[FieldPath, frozenset[A
 
 
 class Prefix(NamedTuple):
-    """An index entry standing for every string that starts with ``text``."""
+    """An index key standing for every string that starts with ``text``."""
 
     text: str
+
+
+class Flag(NamedTuple):
+    """The index key of ``true`` or ``false``, kept apart from the numbers 1 and 0 that Python counts equal."""
+
+    value: bool
+
+
+def exact_key(value: Any) -> Any:
+    """The index key of an exact value: the value itself, or a ``Flag`` for a boolean."""
+    return Flag(value) if isinstance(value, bool) else value
 
 
 class Matcher:
     """A compiled event pattern."""
 
-    __slots__ = ("_index", "_root", "pattern")
+    __slots__ = ("_required", "_root", "pattern")
 
     def __init__(self, pattern: Mapping[str, Any], root: _Object) -> None:
         self.pattern = pattern
         self._root = root
-        self._index = _most_selective(root.required())
+        self._required = MappingProxyType(root.required())
 
     def matches(self, event: Mapping[str, Any]) -> bool:
         return self._root.matches_fields(event, event)
 
-    def index_keys(self) -> tuple[FieldPath, frozenset[Any]] | None:
-        """The field an event must have, with the values it may take, or None when no such field exists.
+    def required_fields(self) -> Mapping[FieldPath, frozenset[Any]]:
+        """The fields an event must have to match, each with the index keys of the values it may take.
 
-        Values are exact values, or ``Prefix`` entries for ``{"prefix": "..."}`` items.
+        A key is ``exact_key(value)`` for an exact value or ``Prefix(text)`` for a ``{"prefix": text}`` item; an
+        event matches only if, at every field here, one of its leaf values (``leaf_values_at``) has one of the
+        keys. Fields that an absent value can satisfy (``exists: false``, ``anything-but``, ...) are never here.
         """
-        return self._index
+        return self._required
 
     def __repr__(self) -> str:
         return f"Matcher({dict(self.pattern)!r})"
-
-
-def _most_selective(required: dict[FieldPath, frozenset[Any]]) -> tuple[FieldPath, frozenset[Any]] | None:
-    if not required:
-        return None
-    path = min(required, key=lambda p: (p in _LOW_CARDINALITY, len(required[p]), len(p), p))
-    return path, required[path]
 
 
 def compile_pattern(pattern: Mapping[str, Any]) -> Matcher:
@@ -251,8 +272,8 @@ def _compile_leaf(items: list[Any], path: PatternPath, fields: FieldPath) -> _Le
             tests.append(test)
     values = Exact.of(exact)
     indexable = not exists and len(prefixes) == len(tests) and (exact or prefixes)
-    only_values = values.values() | frozenset(prefixes) if indexable else None
-    return _Leaf(fields, any_of(values, tests, exists=True in exists), False in exists, only_values)
+    index_values = frozenset(map(exact_key, exact)) | frozenset(prefixes) if indexable else None
+    return _Leaf(fields, any_of(values, tests, exists=True in exists), False in exists, index_values)
 
 
 def _single_operator(item: Mapping[Any, Any], path: PatternPath) -> tuple[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 from moto.events.models import EventPattern
 
 from monitor.engine.index import RuleIndex
-from monitor.engine.patterns import Matcher, PatternError, Prefix, compile_pattern
+from monitor.engine.patterns import Flag, Matcher, PatternError, Prefix, compile_pattern, exact_key, leaf_values_at
 from monitor.events import Actor, Event, Resource
 from tests.engine.pattern_cases import CASES, Case
 
@@ -187,34 +187,53 @@ def test_pattern_error_is_a_value_error() -> None:
     assert issubclass(PatternError, ValueError)
 
 
-INDEX_KEYS: list[tuple[dict[str, Any], tuple[tuple[str, ...], frozenset[Any]] | None]] = [
-    ({"operation": ["PutBucketAcl"]}, (("operation",), frozenset({"PutBucketAcl"}))),
+REQUIRED: list[tuple[dict[str, Any], dict[tuple[str, ...], frozenset[Any]]]] = [
+    ({"operation": ["PutBucketAcl"]}, {("operation",): frozenset({"PutBucketAcl"})}),
     ({"provider": ["aws"], "service": ["s3"], "operation": ["PutBucketAcl", "PutBucketPolicy"]},
-     (("operation",), frozenset({"PutBucketAcl", "PutBucketPolicy"}))),
+     {("provider",): frozenset({"aws"}), ("service",): frozenset({"s3"}),
+      ("operation",): frozenset({"PutBucketAcl", "PutBucketPolicy"})}),
     ({"resource": {"kind": ["bucket"], "id": ["arn:aws:s3:::logs"]}},
-     (("resource", "id"), frozenset({"arn:aws:s3:::logs"}))),
-    ({"provider": ["aws"], "operation": [{"prefix": "Put"}]}, (("operation",), frozenset({Prefix("Put")}))),
+     {("resource", "kind"): frozenset({"bucket"}), ("resource", "id"): frozenset({"arn:aws:s3:::logs"})}),
+    ({"provider": ["aws"], "operation": [{"prefix": "Put"}]},
+     {("provider",): frozenset({"aws"}), ("operation",): frozenset({Prefix("Put")})}),
     ({"resource": {"name": [{"prefix": "prod-"}, "staging"]}},
-     (("resource", "name"), frozenset({Prefix("prod-"), "staging"}))),
-    ({"operation": [{"prefix": {"equals-ignore-case": "put"}}]}, None),
+     {("resource", "name"): frozenset({Prefix("prod-"), "staging"})}),
+    ({"operation": [{"prefix": {"equals-ignore-case": "put"}}]}, {}),
     ({"operation": ["DeleteBucket", {"prefix": "Put"}], "details": {"public": [True]}},
-     (("details", "public"), frozenset({True}))),
+     {("operation",): frozenset({"DeleteBucket", Prefix("Put")}), ("details", "public"): frozenset({Flag(True)})}),
+    ({"details": {"flag": [1, True, 0.0]}}, {("details", "flag"): frozenset({1, Flag(True), 0})}),
     ({"$or": [{"operation": ["PutBucketAcl"]}, {"operation": ["PutBucketPolicy"]}]},
-     (("operation",), frozenset({"PutBucketAcl", "PutBucketPolicy"}))),
-    ({"$or": [{"operation": ["PutBucketAcl"]}, {"service": ["ec2"]}]}, None),
-    ({"operation": [{"anything-but": "GetObject"}]}, None),
-    ({"details": {"size": [{"numeric": [">", 0]}], "deleted": [{"exists": False}]}}, None),
-    ({"operation": ["PutBucketAcl", {"exists": False}]}, None),
-    ({"details": {"state": [None]}}, (("details", "state"), frozenset({None}))),
+     {("operation",): frozenset({"PutBucketAcl", "PutBucketPolicy"})}),
+    ({"$or": [{"operation": ["PutBucketAcl"]}, {"service": ["ec2"]}]}, {}),
+    ({"operation": [{"anything-but": "GetObject"}]}, {}),
+    ({"details": {"size": [{"numeric": [">", 0]}], "deleted": [{"exists": False}]}}, {}),
+    ({"operation": ["PutBucketAcl", {"exists": False}]}, {}),
+    ({"operation": ["PutBucketAcl", {"exists": True}]}, {}),
+    ({"details": {"state": [None]}}, {("details", "state"): frozenset({None})}),
     ({"operation": ["PutBucketAcl", "PutBucketPolicy"],
       "$or": [{"operation": ["PutBucketAcl"]}, {"operation": ["PutBucketAcl"], "outcome": ["failure"]}]},
-     (("operation",), frozenset({"PutBucketAcl"}))),
+     {("operation",): frozenset({"PutBucketAcl"})}),
 ]
 
 
-@pytest.mark.parametrize(("pattern", "expected"), INDEX_KEYS, ids=[json.dumps(p)[:50] for p, _ in INDEX_KEYS])
-def test_index_keys(pattern: dict[str, Any], expected: tuple[tuple[str, ...], frozenset[Any]] | None) -> None:
-    assert compile_pattern(pattern).index_keys() == expected
+@pytest.mark.parametrize(("pattern", "expected"), REQUIRED, ids=[json.dumps(p)[:50] for p, _ in REQUIRED])
+def test_required_fields(pattern: dict[str, Any], expected: dict[tuple[str, ...], frozenset[Any]]) -> None:
+    assert dict(compile_pattern(pattern).required_fields()) == expected
+
+
+def test_true_and_one_are_different_keys() -> None:
+    assert exact_key(True) == Flag(True) != exact_key(1) == 1
+    assert exact_key(False) != exact_key(0)
+    assert exact_key(None) is None
+
+
+def test_leaf_values_at_unrolls_arrays_at_any_level() -> None:
+    event = {"a": [{"b": [1, [2, (3,)]]}, {"b": {"c": 4}}, [{"b": "x"}], "y"], "d": MappingProxyType({"b": ("z",)})}
+    assert leaf_values_at(event, ("a", "b")) == [1, 2, 3, "x"]
+    assert leaf_values_at(event, ("a", "b", "c")) == [4]
+    assert leaf_values_at(event, ("d", "b")) == ["z"]
+    assert leaf_values_at(event, ("a",)) == ["y"]
+    assert leaf_values_at(event, ("missing",)) == []
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
