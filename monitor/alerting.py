@@ -78,8 +78,14 @@ class Alerting:
         return cls(build, store, Dispatcher(store, build_deliver(config), policy, worker=worker), worker=worker)
 
     def on_events(self, _events: Sequence[Event]) -> None:
-        """The intake recorded a batch: evaluate everything in the log past this consumer's position."""
-        self.catch_up()
+        """The intake recorded a batch: evaluate everything in the log past this consumer's position.
+
+        The batch is durable already, so a failure here must not make its source deliver it again: it is
+        logged, and the next tick reads on from the position the state was last written with."""
+        try:
+            self.catch_up()
+        except Exception:
+            log.exception("%s could not evaluate the batch just recorded; the next tick tries again", self.worker)
 
     def catch_up(self) -> None:
         with self._lock:

@@ -119,7 +119,7 @@ def test_three_daemons_killed_at_random_record_each_event_once_and_send_each_ale
                 victim = chaos.randrange(3)
                 fleet.kill(victim)
                 fleet.start(victim)
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # generous: the machine may be busy with other tests
         while time.monotonic() < deadline and (aws.messages_left(queue_url) or len(chat.received) < BUCKETS):
             time.sleep(0.5)
         time.sleep(3)  # anything sent twice would arrive by now
