@@ -46,6 +46,9 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.normalize
 	$(BIN)/python -m bench.rules
 	$(BIN)/python -m bench.detectors
+	$(BIN)/python -m bench.end_to_end
+	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.state_memory
 
 clean:
 	rm -rf $(VENV) examples/demo/.monitor
