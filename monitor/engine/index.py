@@ -15,11 +15,12 @@ one hash look-up per distinct prefix length. The candidates are a superset of th
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from monitor.engine.patterns import FieldPath, Prefix, exact_key, leaf_values_at
+from monitor.engine.patterns import FieldPath, Prefix, exact_key, unrolled
 
 __all__ = ["Indexable", "RuleIndex"]
 
@@ -40,21 +41,56 @@ T = TypeVar("T")
 class _Node:
     """Rules that are candidates of every event reaching here, and tables that lead further down."""
 
-    __slots__ = ("always", "tables")
+    __slots__ = ("always", "fields", "tables")
 
     def __init__(self, always: tuple[int, ...], tables: tuple[_Table, ...]) -> None:
         self.always = always
         self.tables = tables
+        self.fields = _FieldTrie()
+        for table in tables:
+            self.fields.add(table)
 
     def collect(self, document: Mapping[str, Any], into: set[int]) -> None:
         into.update(self.always)
-        for table in self.tables:
-            for value in leaf_values_at(document, table.path):
-                for child in table.children(value):
-                    child.collect(document, into)
+        if self.tables:
+            self.fields.collect((document,), document, into)
 
     def depth(self) -> int:
         return 1 + max((child.depth() for table in self.tables for child in table.all_children()), default=0)
+
+
+class _FieldTrie:
+    """A node's tables by field path, one level per name, walked along the event (arrays unrolled at every
+    level, as the matcher reads them): each object is met with the smaller of its names and the trie's, so a
+    node with tables on hundreds of ``details`` fields costs an event the few fields it has."""
+
+    __slots__ = ("below", "tables")
+
+    def __init__(self) -> None:
+        self.tables: list[_Table] = []
+        self.below: dict[str, _FieldTrie] = {}
+
+    def add(self, table: _Table) -> None:
+        trie = self
+        for name in table.path:
+            trie = trie.below.setdefault(name, _FieldTrie())
+        trie.tables.append(table)
+
+    def collect(self, values: Iterable[Any], document: Mapping[str, Any], into: set[int]) -> None:
+        below = self.below
+        for value in values:
+            if type(value) is not dict and not isinstance(value, Mapping):
+                for table in self.tables:
+                    for child in table.children(value):
+                        child.collect(document, into)
+            elif len(below) <= len(value):
+                for name, trie in below.items():
+                    if name in value:
+                        trie.collect(unrolled(value[name]), document, into)
+            else:
+                for name, item in value.items():
+                    if name in below:
+                        below[name].collect(unrolled(item), document, into)
 
 
 class _Table:
@@ -89,30 +125,40 @@ class _Table:
 
 
 def _build(entries: Sequence[_Entry]) -> _Node:
-    """File ``entries`` under the best fields in turn; those no field splits well stay ``always``."""
+    """File ``entries`` under the best fields in turn; those no field splits well stay ``always``.
+
+    Lazy greedy: a field's score only falls as rules are filed elsewhere, so a field whose fresh score still
+    beats every other field's last score is the best one, without scoring them all again.
+    """
+    requiring: defaultdict[FieldPath, list[_Entry]] = defaultdict(list)
+    for entry in entries:
+        for path in entry[1]:
+            requiring[path].append(entry)
+    ranked = [(_score(path, found), path) for path, found in requiring.items() if len(found) > LOOKUP_COST + 1]
+    heapq.heapify(ranked)
     tables: list[_Table] = []
-    remaining = list(entries)
-    while len(remaining) > LOOKUP_COST + 1:
-        path = _best_split(remaining)
-        if path is None:
-            break
-        filed = [entry for entry in remaining if path in entry[1]]
-        remaining = [entry for entry in remaining if path not in entry[1]]
-        tables.append(_table(path, filed))
-    return _Node(tuple(position for position, _ in remaining), tuple(tables))
+    filed: set[int] = set()
+    while ranked and len(entries) - len(filed) > LOOKUP_COST + 1:
+        _, path = heapq.heappop(ranked)
+        members = [entry for entry in requiring[path] if entry[0] not in filed]
+        score = _score(path, members)
+        if -score[0] <= LOOKUP_COST:
+            continue
+        if ranked and score > ranked[0][0]:
+            heapq.heappush(ranked, (score, path))
+            continue
+        tables.append(_table(path, members))
+        filed.update(position for position, _ in members)
+    return _Node(tuple(position for position, _ in entries if position not in filed), tuple(tables))
 
 
-def _best_split(entries: Sequence[_Entry]) -> FieldPath | None:
-    """The field that saves the most evaluations: rules it covers minus its largest group sharing a value."""
-    covered: Counter[FieldPath] = Counter()
-    groups: defaultdict[FieldPath, Counter[Hashable]] = defaultdict(Counter)
-    for _, fields in entries:
-        for path, keys in fields.items():
-            covered[path] += 1
-            groups[path].update(keys)
-    savings = {path: count - max(groups[path].values()) for path, count in covered.items()}
-    best = max(savings, key=lambda path: (savings[path], len(groups[path])), default=None)
-    return best if best is not None and savings[best] > LOOKUP_COST else None
+def _score(path: FieldPath, members: Sequence[_Entry]) -> tuple[int, int]:
+    """Negated, to sort first: the evaluations filing ``members`` under ``path`` saves (the rules it covers minus
+    its largest group sharing a value), then its number of distinct values (more is better at equal savings)."""
+    groups: Counter[Hashable] = Counter()
+    for _, fields in members:
+        groups.update(fields[path])
+    return -(len(members) - max(groups.values(), default=0)), -len(groups)
 
 
 def _table(path: FieldPath, entries: Sequence[_Entry]) -> _Table:

@@ -25,7 +25,7 @@ from monitor.engine.pattern_ops import (
     suggest,
 )
 
-__all__ = ["FieldPath", "Flag", "Matcher", "PatternError", "Prefix", "compile_pattern", "exact_key", "leaf_values_at"]
+__all__ = ["FieldPath", "Flag", "Matcher", "PatternError", "Prefix", "compile_pattern", "exact_key", "unrolled"]
 
 FieldPath = tuple[str, ...]
 OR_KEY = "$or"
@@ -53,22 +53,9 @@ def _leaf_values(value: Any) -> Sequence[Any]:
     return (value,)
 
 
-def leaf_values_at(document: Mapping[str, Any], path: FieldPath) -> list[Any]:
-    """The leaf values an event has at ``path`` as a pattern sees them: arrays at any level give each item."""
-    nodes: list[Any] = [document]
-    for key in path:
-        found: list[Any] = []
-        for node in nodes:
-            if type(node) is dict or isinstance(node, Mapping):
-                value = node.get(key, _MISSING)
-                if type(value) is str:
-                    found.append(value)
-                elif isinstance(value, _SEQUENCES):
-                    found.extend(_unrolled(value))
-                elif value is not _MISSING:
-                    found.append(value)
-        nodes = found
-    return [node for node in nodes if type(node) is str or not isinstance(node, Mapping)]
+def unrolled(value: Any) -> Sequence[Any]:
+    """An event value as the matcher reads it: an array's items with nested arrays unrolled, else the value."""
+    return _unrolled(value) if isinstance(value, _SEQUENCES) else (value,)
 
 
 def _absent(root: Mapping[str, Any], path: FieldPath) -> bool:
@@ -190,9 +177,10 @@ class Matcher:
     def required_fields(self) -> Mapping[FieldPath, frozenset[Any]]:
         """The fields an event must have to match, each with the index keys of the values it may take.
 
-        A key is ``exact_key(value)`` for an exact value or ``Prefix(text)`` for a ``{"prefix": text}`` item; an
-        event matches only if, at every field here, one of its leaf values (``leaf_values_at``) has one of the
-        keys. Fields that an absent value can satisfy (``exists: false``, ``anything-but``, ...) are never here.
+        A key is ``exact_key(value)`` for an exact value or ``Prefix(text)`` for a ``{"prefix": text}`` item. An
+        event matches only if, at every field here, one of its leaf values (arrays ``unrolled`` at every level)
+        has one of the keys. Fields an absent value can satisfy (``exists: false``, ``anything-but``, ...) are
+        never here.
         """
         return self._required
 

@@ -180,3 +180,11 @@ def test_shared_operations_cost_what_could_match_not_what_is_loaded() -> None:
         per_event[size] = sum(len(engine.index.candidates(event.to_dict())) for event in events) / len(events)
         assert engine.index.depth() <= 4
     assert per_event[10_000] <= per_event[10] + 1
+
+
+def test_rules_on_hundreds_of_fields_cost_the_fields_an_event_has() -> None:
+    """Rules told apart by which ``details`` field they name: the event meets only the fields it has."""
+    rules = [compile_pattern({"operation": ["PutObject"], "details": {f"f{n // 4}": [f"v{n}"]}}) for n in range(2000)]
+    index = RuleIndex(rules, lambda matcher: matcher)
+    event = {"operation": "PutObject", "details": {"f7": ["v29", "v30"], "f8": "v1", "other": "v33"}}
+    assert index.candidates(event) == [rules[29], rules[30]]

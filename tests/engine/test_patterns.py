@@ -12,7 +12,7 @@ import pytest
 from moto.events.models import EventPattern
 
 from monitor.engine.index import RuleIndex
-from monitor.engine.patterns import Flag, Matcher, PatternError, Prefix, compile_pattern, exact_key, leaf_values_at
+from monitor.engine.patterns import Flag, Matcher, PatternError, Prefix, compile_pattern, exact_key, unrolled
 from monitor.events import Actor, Event, Resource
 from tests.engine.pattern_cases import CASES, Case
 
@@ -227,13 +227,11 @@ def test_true_and_one_are_different_keys() -> None:
     assert exact_key(None) is None
 
 
-def test_leaf_values_at_unrolls_arrays_at_any_level() -> None:
-    event = {"a": [{"b": [1, [2, (3,)]]}, {"b": {"c": 4}}, [{"b": "x"}], "y"], "d": MappingProxyType({"b": ("z",)})}
-    assert leaf_values_at(event, ("a", "b")) == [1, 2, 3, "x"]
-    assert leaf_values_at(event, ("a", "b", "c")) == [4]
-    assert leaf_values_at(event, ("d", "b")) == ["z"]
-    assert leaf_values_at(event, ("a",)) == ["y"]
-    assert leaf_values_at(event, ("missing",)) == []
+def test_unrolled_gives_each_item_of_nested_arrays_and_tuples() -> None:
+    assert unrolled([1, [2, (3, [])], {"b": 4}]) == [1, 2, 3, {"b": 4}]
+    assert unrolled(("x",)) == ["x"]
+    assert unrolled("xy") == ("xy",)
+    assert unrolled({"b": 1}) == ({"b": 1},)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
