@@ -83,8 +83,8 @@ class RedisAlerts(RedisPart):
             for attempt in range(ATTEMPTS):
                 try:
                     pipe.watch(*watched)
-                    updates, episodes = self._merge(pipe, fingerprints, watched, alerts, merge)
-                    self._write(pipe, episodes)
+                    updates, episodes, created = self._merge(pipe, fingerprints, watched, alerts, merge)
+                    self._write(pipe, episodes, created)
                     return updates
                 except redis.WatchError:
                     time.sleep(min(0.001 * attempt, 0.05))
@@ -92,8 +92,9 @@ class RedisAlerts(RedisPart):
 
     def _merge(
         self, pipe: Any, fingerprints: list[str], watched: list[str], alerts: Sequence[Alert], merge: AlertMerge
-    ) -> tuple[list[AlertUpdate], dict[str, list[_Episode]]]:
-        """Read the latest episodes (immediately, under WATCH) and merge the batch into them in order."""
+    ) -> tuple[list[AlertUpdate], dict[str, list[_Episode]], list[_Episode]]:
+        """Read the latest episodes (immediately, under WATCH) and merge the batch into them in order; the new
+        episodes come back in the order they began, as their ids will follow."""
         ids = pipe.mget(watched)
         bodies = pipe.hmget(self.key("a:body"), [i for i in ids if i is not None]) if any(ids) else []
         found = iter(bodies)
@@ -102,26 +103,27 @@ class RedisAlerts(RedisPart):
             if episode_id is not None:
                 stored = alert_from_dict(orjson.loads(next(found)))
                 episodes[fp] = [_Episode(int(episode_id), stored, _seen(stored, int(episode_id)))]
-        updates = []
+        updates, created = [], []
         for incoming in alerts:
             chain = episodes.setdefault(incoming.fingerprint, [])
             update = merge(chain[-1].alert if chain else None, incoming)
             if not chain or update.new_episode:
-                chain.append(_Episode(None, update.alert, None))
+                created.append(_Episode(None, update.alert, None))
+                chain.append(created[-1])
             else:
                 chain[-1].alert = update.alert
             updates.append(update)
-        return updates, episodes
+        return updates, episodes, created
 
-    def _write(self, pipe: Any, episodes: dict[str, list[_Episode]]) -> None:
-        new = sum(1 for chain in episodes.values() for e in chain if e.id is None)
-        last = int(pipe.incrby(self.key("a:next"), new)) if new else 0
-        next_id = last - new + 1
+    def _write(self, pipe: Any, episodes: dict[str, list[_Episode]], created: list[_Episode]) -> None:
+        if created:  # ids taken before MULTI (a retry leaves a gap, as SQLite's AUTOINCREMENT may)
+            first = int(pipe.incrby(self.key("a:next"), len(created))) - len(created) + 1
+            for offset, episode in enumerate(created):
+                episode.id = first + offset
         pipe.multi()
         for fp, chain in episodes.items():
             for episode in chain:
-                if episode.id is None:
-                    episode.id, next_id = next_id, next_id + 1
+                assert episode.id is not None
                 if episode.stored_seen is not None:
                     pipe.zrem(self.key("a:seen"), episode.stored_seen)
                 pipe.hset(self.key("a:body"), str(episode.id), orjson.dumps(alert_to_dict(episode.alert)))

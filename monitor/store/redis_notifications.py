@@ -1,11 +1,16 @@
 """The notification log in Redis (mixed into RedisStore): messages claimed before they are sent.
 
-A message is the hash ``n:msg:ID`` (ID from INCR, so ids are integers in creation order, as in SQLite). Indexes,
-kept by the Lua scripts below, answer each question without a scan of the log: ``n:nids`` (the message id given
-by the grouping -> ID, the dedup), ``n:ids`` and ``n:status:STATUS`` (IDs scored by themselves, for listing),
-``n:due`` (pending messages as ``DUE|ID`` where DUE is the later of the next attempt and the claim's lease end,
-read by lexical range: what is due now), ``n:open:KEY`` (the pending and undelivered IDs of one destination and
-group, for superseding) and ``n:fp:FINGERPRINT`` (the IDs carrying an alert).
+A message is the hash ``n:msg:ID`` (ID from INCR: integers in creation order, as in SQLite). The Lua scripts
+below keep indexes that answer each question without a scan of the log: ``n:nids`` (the grouping's message id
+-> ID, the dedup), ``n:ids`` and ``n:status:STATUS`` (IDs scored by themselves, for listing), ``n:due`` (each
+pending message as ``DUE|ID``, DUE being the later of its next attempt and its lease's end, read by lexical
+range: what is due now), ``n:open:KEY`` (the pending and undelivered IDs of one destination and group, for
+superseding) and ``n:fp:FINGERPRINT`` (the IDs carrying an alert).
+
+Superseding, as the port says it: a claim supersedes every due message of a destination and group but the
+newest (however many are due, not only within its limit), then takes the oldest ``limit`` of the rest; an
+attempt that failed while a newer message of its group was delivered leaves the message superseded, so it
+is not sent again after the newer one.
 """
 
 from __future__ import annotations
@@ -72,16 +77,16 @@ for _, member in ipairs(redis.call('ZRANGEBYLEX', p .. 'n:due', '-', '(' .. now 
   ids[#ids + 1] = tonumber(string.sub(member, 29))
 end
 table.sort(ids)
-local rows, newest = {}, {}
-for i = 1, math.min(limit, #ids) do
-  rows[i] = ids[i]
-  newest[redis.call('HGET', msg(ids[i]), 'key')] = ids[i]
+local keys, newest = {}, {}
+for i, id in ipairs(ids) do
+  keys[i] = redis.call('HGET', msg(id), 'key')
+  newest[keys[i]] = id
 end
 local taken = {}
-for _, id in ipairs(rows) do
-  if newest[redis.call('HGET', msg(id), 'key')] ~= id then
+for i, id in ipairs(ids) do
+  if newest[keys[i]] ~= id then
     supersede(id)
-  else
+  elseif #taken < limit then
     redis.call('HSET', msg(id), 'claimed_until', lease_until)
     set_due(id, later(redis.call('HGET', msg(id), 'next_attempt_at'), lease_until))
     taken[#taken + 1] = redis.call('HMGET', msg(id), unpack(FIELDS))
@@ -98,6 +103,9 @@ while i <= #ARGV do
   i = i + 6
   if redis.call('EXISTS', msg(id)) == 1 then
     local status = delivered == '1' and 'delivered' or (retry_at ~= '' and 'pending' or 'undelivered')
+    if delivered ~= '1' and redis.call('HGET', msg(id), 'status') == 'superseded' then
+      status = 'superseded'  -- a newer message of its group was delivered while this one was out: it stays so
+    end
     set_status(id, status)
     redis.call('HINCRBY', msg(id), 'attempts', attempts)
     redis.call('HSET', msg(id), 'last_error', err, 'sent_at', delivered == '1' and now or '',

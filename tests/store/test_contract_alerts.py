@@ -68,6 +68,13 @@ def test_alerts_are_listed_most_recently_seen_first_and_filtered(store: Store) -
     assert store.list_alerts(rule="nope") == []
 
 
+def test_episodes_seen_at_the_same_time_are_listed_newest_first(store: Store) -> None:
+    store.update_alerts([alert("x", status="resolved")], add_counts, T0)
+    store.update_alerts([alert("y", minutes=5), alert("x", minutes=5)], add_counts, T0)  # y begins before x again
+    assert [(a.fingerprint, a.status) for a in store.list_alerts()] == [("x", "firing"), ("y", "firing"),
+                                                                        ("x", "resolved")]
+
+
 def test_get_alerts_gives_the_latest_episode_of_each_fingerprint_that_has_one(store: Store) -> None:
     store.update_alerts([alert("a", count=1), alert("b", count=2), alert("a", status="resolved", count=0),
                          alert("a", count=9, minutes=1)], add_counts, T0)
