@@ -137,6 +137,27 @@ def test_a_claim_supersedes_older_pending_messages_of_the_same_destination_and_g
     assert [s.id for s in claimed] == [list(by_status)[i] for i in (1, 3, 4)]
 
 
+def test_a_claim_supersedes_older_messages_of_a_group_beyond_its_limit_too(store: Store) -> None:
+    """Only the newest due message of a destination and group is taken, wherever the limit cuts the queue."""
+    store.write_state([], [], None, [message(1, group="g"), message(2, group="h"), message(3, group="g")])
+    assert _ids(store.claim_notifications(T0, T0 + LEASE, limit=2)) == ["routes:h", "routes:g"]
+    assert [s.status for s in store.notifications()] == ["superseded", "pending", "pending"]
+
+
+def test_a_failed_attempt_does_not_bring_back_a_message_a_newer_delivered_one_superseded(store: Store) -> None:
+    """Two workers: one is still sending the older message when the other delivers the newer one of its group."""
+    store.write_state([], [], None, [message(1, group="g")])
+    [older] = store.claim_notifications(T0, T0 + LEASE)
+    store.write_state([], [], None, [message(2, group="g")])
+    [newer] = store.claim_notifications(T0, T0 + LEASE)  # the older one is leased: not taken, not superseded
+    store.record_attempts([(newer.id, delivered(), None)], T0)
+    store.record_attempts([(older.id, failed("timeout"), T0 + MINUTE)], T0 + MINUTE)
+    assert [(s.status, s.attempts, s.last_error) for s in store.notifications()] == [
+        ("superseded", 1, "timeout"), ("delivered", 1, "")]
+    assert store.claim_notifications(T0 + 2 * MINUTE, T0 + 2 * MINUTE + LEASE) == []
+    assert store.next_notification_due() is None
+
+
 def test_record_attempts_delivered_retry_at_and_given_up(store: Store) -> None:
     store.write_state([], [], None, [message(1), message(2), message(3)])
     one, two, three = store.claim_notifications(T0, T0 + LEASE)
