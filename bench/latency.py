@@ -162,7 +162,7 @@ def paced(items: list[tuple[str, bytes]], rate: float, send: Callable[[bytes], N
 def dispatch_share(store: SqliteStore) -> None:
     """Where the time goes: from a message's queueing to its delivery, as the notification log has them."""
     spans = [(n.sent_at - n.created_at).total_seconds() * 1000 for n in store.notifications() if n.sent_at]
-    print_quantiles("queued -> delivered (notification log)", spans, len(spans))
+    print_quantiles("queued -> delivered (notification log)", spans, len(spans), "delivered")
 
 
 def report(name: str, arrived: dict[str, float], since: dict[str, float]) -> None:
@@ -170,7 +170,7 @@ def report(name: str, arrived: dict[str, float], since: dict[str, float]) -> Non
     print_quantiles(name, latencies, len(since))
 
 
-def print_quantiles(name: str, latencies: list[float], expected: int) -> None:
+def print_quantiles(name: str, latencies: list[float], expected: int, counted: str = "arrived") -> None:
     latencies = sorted(latencies)
     missing = expected - len(latencies)
     if not latencies:
@@ -178,7 +178,7 @@ def print_quantiles(name: str, latencies: list[float], expected: int) -> None:
         return
     cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
     print(f"  {name:<40} p50 {cuts[49]:7.1f}  p95 {cuts[94]:7.1f}  p99 {cuts[98]:7.1f}  max {latencies[-1]:7.1f} ms"
-          f"  ({len(latencies)} arrived{f', {missing} missing' if missing else ''})")
+          f"  ({len(latencies)} {counted}{f', {missing} missing' if missing else ''})")
 
 
 def http_run(folder: Path, rule_paths: list[str], items: list[tuple[str, bytes]], rate: float) -> None:
