@@ -81,8 +81,7 @@ class _FieldTrie:
         for value in values:
             if type(value) is not dict and not isinstance(value, Mapping):
                 for table in self.tables:
-                    for child in table.children(value):
-                        child.collect(document, into)
+                    table.collect(value, document, into)
             elif len(below) <= len(value):
                 for name, trie in below.items():
                     if name in value:
@@ -104,20 +103,21 @@ class _Table:
         self.prefixes = {key.text: node for key, node in groups.items() if isinstance(key, Prefix)}
         self.prefix_lengths = tuple(sorted({len(text) for text in self.prefixes}))
 
-    def children(self, value: Any) -> Iterator[_Node]:
+    def collect(self, value: Any, document: Mapping[str, Any], into: set[int]) -> None:
+        """The candidates below the nodes ``value`` leads to: its own, and those of the prefixes it starts with."""
         try:
-            node = self.exact.get(exact_key(value))
+            node = self.exact.get(value if type(value) is str else exact_key(value))
         except TypeError:  # an unhashable leaf value equals no pattern value
             node = None
         if node is not None:
-            yield node
+            node.collect(document, into)
         if self.prefix_lengths and isinstance(value, str):
             for length in self.prefix_lengths:
                 if length > len(value):
                     break
                 below = self.prefixes.get(value[:length])
                 if below is not None:
-                    yield below
+                    below.collect(document, into)
 
     def all_children(self) -> Iterator[_Node]:
         yield from self.exact.values()
