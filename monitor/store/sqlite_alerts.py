@@ -79,6 +79,11 @@ _NOTIFICATION_COLUMNS = "id, status, attempts, last_error, payload, created_at, 
 # Columns a database of the previous release lacks, added when it is opened (its history stays as it was).
 _ADDED_NOTIFICATION_COLUMNS = {"nid": "TEXT", "next_attempt_at": "TEXT", "claimed_until": "TEXT",
                                "sent_to": "TEXT NOT NULL DEFAULT '[]'"}
+# A message due now (for claim_notifications), and a newer one of its destination and group due too.
+_DUE = "status = 'pending' AND next_attempt_at <= :now AND (claimed_until IS NULL OR claimed_until <= :now)"
+_NEWER_DUE = ("SELECT 1 FROM notifications AS newer WHERE newer.key = notifications.key"
+              " AND newer.id > notifications.id AND newer.status = 'pending' AND newer.next_attempt_at <= :now"
+              " AND (newer.claimed_until IS NULL OR newer.claimed_until <= :now)")
 _NOTIFICATION_INDEXES = """
 CREATE UNIQUE INDEX IF NOT EXISTS notifications_nid ON notifications (nid);
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications (status, next_attempt_at);
@@ -233,17 +238,10 @@ class SqliteAlerts:
     def claim_notifications(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[StoredNotification]:
         stamp = sortable_time(now)
         with self._transaction() as db:
-            rows = db.execute(
-                f"SELECT {_NOTIFICATION_COLUMNS}, key FROM notifications WHERE status = 'pending'"
-                " AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?",
-                (stamp, stamp, limit)).fetchall()
-            newest: dict[str, Any] = {}
-            for row in rows:
-                newest[row[-1]] = row
-            for row in rows:
-                if newest[row[-1]] is not row:
-                    db.execute("UPDATE notifications SET status = 'superseded' WHERE id = ?", (row[0],))
-            taken = [row for row in rows if newest[row[-1]] is row]
+            db.execute(f"UPDATE notifications SET status = 'superseded' WHERE {_DUE} AND EXISTS ({_NEWER_DUE})",
+                       {"now": stamp})
+            taken = db.execute(f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE {_DUE} ORDER BY id"
+                               " LIMIT :limit", {"now": stamp, "limit": limit}).fetchall()
             db.executemany("UPDATE notifications SET claimed_until = ? WHERE id = ?",
                            [(sortable_time(lease_until), row[0]) for row in taken])
         return [self._stored(row) for row in taken]
@@ -253,9 +251,11 @@ class SqliteAlerts:
             for row_id, result, retry_at in outcomes:
                 status = "delivered" if result.delivered else ("pending" if retry_at is not None else "undelivered")
                 db.execute(
-                    "UPDATE notifications SET status = ?, attempts = attempts + ?, last_error = ?, sent_at = ?,"
-                    " next_attempt_at = ?, claimed_until = NULL, sent_to = ? WHERE id = ?",
-                    (status, result.attempts, result.error, sortable_time(now) if result.delivered else None,
+                    "UPDATE notifications SET status = CASE WHEN status = 'superseded' AND ? = 0 THEN status"
+                    " ELSE ? END, attempts = attempts + ?, last_error = ?, sent_at = ?, next_attempt_at = ?,"
+                    " claimed_until = NULL, sent_to = ? WHERE id = ?",
+                    (int(result.delivered), status, result.attempts, result.error,
+                     sortable_time(now) if result.delivered else None,
                      sortable_time(retry_at) if retry_at is not None else None,
                      orjson.dumps(list(result.accepted)).decode(), row_id),
                 )
