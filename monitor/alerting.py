@@ -60,6 +60,7 @@ class Alerting:
         self.worker = worker or worker_name()
         self._lock = threading.Lock()
         self._leading = False
+        self._lease_until = datetime.now(UTC)
         self.engine, self.pipeline = build(CachedState(store))
         self.position = 0
         self._expected: str | None = None  # the position on the store our state reflects
@@ -126,9 +127,13 @@ class Alerting:
     def _lead(self, now: datetime | None = None) -> bool:
         """Hold (or renew) the evaluation lease; on taking it, start from the state on the store."""
         now = now or datetime.now(UTC)
+        if self._leading and (self._lease_until - now).total_seconds() > LEASE_SECONDS * 2 / 3:
+            return True  # renewed less than a third of a lease ago: no write needed (commits are conditional)
         if not self._leading:
             self._release_if_dead()
         held = self.store.acquire_lease(LEASE, self.worker, now, now + timedelta(seconds=LEASE_SECONDS))
+        if held:
+            self._lease_until = now + timedelta(seconds=LEASE_SECONDS)
         if held and not self._leading:
             log.info("%s evaluates the event log (took the %r lease)", self.worker, LEASE)
             self._reload()

@@ -14,8 +14,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.config import Config, ConfigError, FileInput, read_config
+from monitor.config import Config, ConfigError, read_config
 from monitor.engine.loader import check_rules, unknown_template
+from monitor.inputs.files import FileInput
 from monitor.yamlsource import Location, Path_, SourceError, YamlDocument
 
 _ROUTE = re.compile(r"^route (\S+) ")

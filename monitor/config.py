@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError
 
 from monitor.closed import Closed
+from monitor.inputs import InputSettings
 from monitor.notify.destinations import Destination
 from monitor.notify.settings import DeliverySettings, InhibitRule, Route
 from monitor.validation import errors_from_validation
@@ -20,86 +21,11 @@ DEFAULT_STATE = "sqlite:///.monitor/monitor.db"
 _ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-class FileInput(Closed):
-    type: Literal["file"] = "file"
-    path: str = Field(description="a JSON document, a JSON array or JSON lines; '-' reads stdin")
-
-
-class SqsInput(Closed):
-    type: Literal["aws.sqs"] = "aws.sqs"
-    queue_url: str
-    region: str | None = None
-    endpoint_url: str | None = None
-    wait_time_seconds: int = Field(default=20, ge=0, le=20)
-    max_messages: int = Field(default=10, ge=1, le=10)
-    visibility_timeout: int | None = Field(default=None, ge=0, le=43200)
-
-
-class DynamoDbStreamInput(Closed):
-    type: Literal["aws.dynamodb_stream"] = "aws.dynamodb_stream"
-    stream_arn: str = Field(description="the table's LatestStreamArn")
-    region: str | None = None
-    endpoint_url: str | None = None
-    start: Literal["trim_horizon", "latest"] = "trim_horizon"
-    poll_interval_seconds: float = Field(default=1.0, gt=0)
-
-
-_PUBSUB_SUBSCRIPTION = r"^projects/[^/]+/subscriptions/[^/]+$"
-_SNS_CERT_URL = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
-
-
-class PubSubInput(Closed):
-    type: Literal["gcp.pubsub"] = "gcp.pubsub"
-    subscriptions: list[Annotated[str, Field(pattern=_PUBSUB_SUBSCRIPTION)]] = Field(
-        min_length=1, description="projects/P/subscriptions/S, all pulled at once")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_subscription(cls, data: Any) -> Any:
-        """``subscription: S`` is the short form of ``subscriptions: [S]``."""
-        if isinstance(data, dict) and "subscription" in data and "subscriptions" not in data:
-            data = {**data, "subscriptions": [data["subscription"]]}
-            del data["subscription"]
-        return data
-    max_messages: int = Field(default=1000, ge=1, description="flow control: messages received, not yet recorded")
-    max_bytes: int = Field(default=100 * 1024 * 1024, ge=1, description="flow control: bytes received, not recorded")
-    max_lease_extension_seconds: int | None = Field(
-        default=None, ge=10, le=600,
-        description="how soon Pub/Sub redelivers what a daemon that died had received (library default 60)")
-    endpoint: str | None = Field(default=None, description="emulator host:port: plain-text gRPC, no credentials")
-
-
-class PushOidc(Closed):
-    audience: str = Field(description="the audience the push subscription puts in its token")
-    service_account: str | None = Field(default=None, description="the email the token must carry")
-    certs_url: str = Field(default="https://www.googleapis.com/oauth2/v1/certs", description="the signing keys")
-
-
-class HttpInput(Closed):
-    type: Literal["http"] = "http"
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-    paths: list[Annotated[str, Field(pattern=r"^/")]] = Field(
-        default=["/"], min_length=1, description="path prefixes served; any other path is 404")
-    shared_secret: str | None = Field(default=None, description="required as ?token= or an X-Monitor-Token header")
-    oidc: PushOidc | None = Field(default=None, description="require a Google-signed token (Pub/Sub push, Eventarc)")
-    sns_topic_arns: list[str] = Field(
-        default=[], description="SNS topics accepted (and whose subscriptions are confirmed); empty: no SNS")
-    sns_cert_url_pattern: re.Pattern[str] = Field(
-        default=re.compile(_SNS_CERT_URL), description="where SNS signing certificates may be fetched from")
-    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
-
-
-InputConfig = Annotated[
-    FileInput | SqsInput | DynamoDbStreamInput | PubSubInput | HttpInput, Field(discriminator="type")
-]
-
-
 class Config(Closed):
     state: str = DEFAULT_STATE
     rules: list[str] = []
     templates: str | None = None
-    inputs: list[InputConfig] = []
+    inputs: list[InputSettings] = []
     destinations: dict[str, Destination] = {}
     routes: Route | None = None
     inhibit_rules: list[InhibitRule] = []

@@ -31,5 +31,5 @@ def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("botocore", "boto3", "urllib3", "google", "apprise"):
+    for noisy in ("botocore", "boto3", "urllib3", "google", "apprise", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

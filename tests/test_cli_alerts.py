@@ -155,8 +155,10 @@ def test_show_an_alert_and_its_messages(setup: tuple[Path, SqliteStore]) -> None
 
 def test_deliveries_lists_the_notification_log(setup: tuple[Path, SqliteStore]) -> None:
     config, store = setup
+    held_back = "not attempted: destination down (connection refused)"  # the destination failed for #1 already
     assert run(config, "deliveries") == (0, "".join(
-        f"#{n:<5} 2026-03-01T12:02:10Z chat firing   undelivered attempts=1: connection refused\n" for n in (1, 2, 3)))
+        f"#{n:<5} 2026-03-01T12:02:10Z chat firing   undelivered attempts=1: {error}\n"
+        for n, error in ((1, "connection refused"), (2, held_back), (3, held_back))))
     store.requeue_undelivered(T0 + 200 * S)
     code, output = run(config, "deliveries", "--status", "pending", "--limit", "1")
     assert (code, output) == (0, "#1     2026-03-01T12:02:10Z chat firing   pending     attempts=1 next "
@@ -218,8 +220,8 @@ def test_retry_sends_the_undelivered_again(setup: tuple[Path, SqliteStore], monk
     code, output = run(config, "retry")
     assert code == 1
     assert output == ("#1 to chat (s3-bucket-deleted): connection refused\n"
-                      "#2 to chat (s3-object-deleted): connection refused\n"
-                      "#3 to chat (ec2-instance-launched): connection refused\n"
+                      "#2 to chat (s3-object-deleted): not attempted: destination down (connection refused)\n"
+                      "#3 to chat (ec2-instance-launched): not attempted: destination down (connection refused)\n"
                       "0 delivered, 3 still undelivered\n")
     monkeypatch.setattr(cli_alerts, "_deliver_for", lambda _config: working)
     assert run(config, "retry") == (0, "3 delivered, 0 still undelivered\n")

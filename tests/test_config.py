@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import (
-    DEFAULT_STATE,
-    Config,
-    ConfigError,
-    DynamoDbStreamInput,
-    FileInput,
-    SqsInput,
-    load_config,
-)
+from monitor.config import DEFAULT_STATE, Config, ConfigError, load_config
+from monitor.inputs.dynamodb_streams import DynamoDbStreamInput
+from monitor.inputs.files import FileInput
+from monitor.inputs.sqs import SqsInput
 
 SQS_FROM_ENV = """\
 inputs:

@@ -21,11 +21,10 @@ from hypothesis import strategies as st
 
 from monitor.adapters import UnreadablePayload
 from monitor.cli import main
-from monitor.config import HttpInput
 from monitor.events import Event
 from monitor.inputs.base import Message
 from monitor.inputs.files import FileSource
-from monitor.inputs.http import Endpoint, Request
+from monitor.inputs.http import Endpoint, HttpInput, Request
 from monitor.intake import Intake
 from monitor.payloads import read_payload
 from monitor.store import SqliteStore

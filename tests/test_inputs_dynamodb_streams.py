@@ -12,9 +12,14 @@ from typing import Any
 import orjson
 import pytest
 
-from monitor.config import DynamoDbStreamInput
 from monitor.inputs.base import Message
-from monitor.inputs.dynamodb_streams import DynamoDbStreamSource, Shard, lambda_record, lineage_order
+from monitor.inputs.dynamodb_streams import (
+    DynamoDbStreamInput,
+    DynamoDbStreamSource,
+    Shard,
+    lambda_record,
+    lineage_order,
+)
 from monitor.store import SqliteStore
 
 ARN = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders/stream/2024-01-31T00:00:00.000"

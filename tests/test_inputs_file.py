@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from monitor import daemon
-from monitor.config import Config, FileInput
+from monitor.config import Config
 from monitor.inputs import files
 from monitor.inputs.base import Message
-from monitor.inputs.files import FileSource, read_messages
+from monitor.inputs.files import FileInput, FileSource, read_messages
 from monitor.intake import Intake
 from monitor.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_PAYLOAD_BYTES
 from monitor.store import SqliteStore

@@ -25,12 +25,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-import boto3
 import orjson
+from pydantic import Field
 
-from monitor.config import DynamoDbStreamInput
+from monitor.closed import Closed
 from monitor.inputs.base import Message, Sink
 from monitor.store.base import Store
 
@@ -38,6 +38,15 @@ log = logging.getLogger(__name__)
 SHARD_REFRESH_SECONDS = 60.0
 START_TYPES = {"trim_horizon": "TRIM_HORIZON", "latest": "LATEST"}
 IDENTITY_KEYS = {"PrincipalId": "principalId", "Type": "type"}
+
+
+class DynamoDbStreamInput(Closed):
+    type: Literal["aws.dynamodb_stream"] = "aws.dynamodb_stream"
+    stream_arn: str = Field(description="the table's LatestStreamArn")
+    region: str | None = None
+    endpoint_url: str | None = None
+    start: Literal["trim_horizon", "latest"] = "trim_horizon"
+    poll_interval_seconds: float = Field(default=1.0, gt=0)
 
 
 def _typed_json(value: Any) -> Any:
@@ -104,6 +113,8 @@ class DynamoDbStreamSource:
         self.store = store
         self.arn = settings.stream_arn
         self.name = f"aws.dynamodb_stream:{settings.stream_arn}"
+        import boto3  # the SDK only for the inputs configured
+
         self.client: Any = boto3.client(
             "dynamodbstreams", region_name=settings.region, endpoint_url=settings.endpoint_url
         )

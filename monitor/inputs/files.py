@@ -11,11 +11,13 @@ import io
 import sys
 import threading
 from collections.abc import Iterator
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 import orjson
+from pydantic import Field
 
 from monitor import jsondoc
+from monitor.closed import Closed
 from monitor.inputs.base import Message, Sink
 from monitor.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
 
@@ -23,6 +25,11 @@ BATCH_SIZE = 500
 BATCH_BYTES = 32 * 1024 * 1024  # a batch also ends once its bodies hold this much
 LINE_LIMIT = MAX_PAYLOAD_BYTES + 1  # a line longer than a payload may be is kept only this far (a dead letter)
 SKIP_CHUNK = 1024 * 1024
+
+
+class FileInput(Closed):
+    type: Literal["file"] = "file"
+    path: str = Field(description="a JSON document, a JSON array or JSON lines; '-' reads stdin")
 
 
 def read_messages(path: str) -> Iterator[Message]:

@@ -16,19 +16,21 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
+from pydantic import Field
 
 from monitor import jsondoc
 from monitor.adapters.base import describe
-from monitor.config import HttpInput
+from monitor.closed import Closed
 from monitor.inputs.base import Message, Sink
 from monitor.inputs.push_auth import (
     SECRET_HEADER,
     CertsUnavailable,
     OidcVerifier,
+    PushOidc,
     Unauthorized,
     check_shared_secret,
 )
@@ -38,6 +40,24 @@ from monitor.store.base import Store
 
 log = logging.getLogger(__name__)
 CLOUDEVENT_REQUIRED = ("id", "source", "specversion", "type")
+
+
+_SNS_CERT_URL = r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+
+
+class HttpInput(Closed):
+    type: Literal["http"] = "http"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    paths: list[Annotated[str, Field(pattern=r"^/")]] = Field(
+        default=["/"], min_length=1, description="path prefixes served; any other path is 404")
+    shared_secret: str | None = Field(default=None, description="required as ?token= or an X-Monitor-Token header")
+    oidc: PushOidc | None = Field(default=None, description="require a Google-signed token (Pub/Sub push, Eventarc)")
+    sns_topic_arns: list[str] = Field(
+        default=[], description="SNS topics accepted (and whose subscriptions are confirmed); empty: no SNS")
+    sns_cert_url_pattern: re.Pattern[str] = Field(
+        default=re.compile(_SNS_CERT_URL), description="where SNS signing certificates may be fetched from")
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
 
 
 @dataclass(frozen=True)

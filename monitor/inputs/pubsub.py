@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import orjson
-from google.cloud import pubsub_v1
+from pydantic import Field, model_validator
 
-from monitor.config import PubSubInput
+from monitor.closed import Closed
 from monitor.inputs.base import Message, Sink
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,30 @@ SHUTDOWN_SECONDS = 30.0
 HALF_CLOSE_SECONDS = 2.0
 
 
+_PUBSUB_SUBSCRIPTION = r"^projects/[^/]+/subscriptions/[^/]+$"
+
+
+class PubSubInput(Closed):
+    type: Literal["gcp.pubsub"] = "gcp.pubsub"
+    subscriptions: list[Annotated[str, Field(pattern=_PUBSUB_SUBSCRIPTION)]] = Field(
+        min_length=1, description="projects/P/subscriptions/S, all pulled at once")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_subscription(cls, data: Any) -> Any:
+        """``subscription: S`` is the short form of ``subscriptions: [S]``."""
+        if isinstance(data, dict) and "subscription" in data and "subscriptions" not in data:
+            data = {**data, "subscriptions": [data["subscription"]]}
+            del data["subscription"]
+        return data
+    max_messages: int = Field(default=1000, ge=1, description="flow control: messages received, not yet recorded")
+    max_bytes: int = Field(default=100 * 1024 * 1024, ge=1, description="flow control: bytes received, not recorded")
+    max_lease_extension_seconds: int | None = Field(
+        default=None, ge=10, le=600,
+        description="how soon Pub/Sub redelivers what a daemon that died had received (library default 60)")
+    endpoint: str | None = Field(default=None, description="emulator host:port: plain-text gRPC, no credentials")
+
+
 @dataclass(frozen=True)
 class Received:
     subscription: str
@@ -35,6 +59,8 @@ class Received:
 
 def subscriber_client(endpoint: str | None) -> Any:
     """A subscriber for Google Cloud, or for an emulator at ``host:port`` (plain text, no credentials)."""
+    from google.cloud import pubsub_v1  # the SDK only for the inputs configured
+
     if endpoint is None:
         return pubsub_v1.SubscriberClient()
     import grpc
@@ -139,6 +165,8 @@ class PubSubSource:
 
     def flow_control(self) -> Any:
         s = self.settings
+        from google.cloud import pubsub_v1
+
         return pubsub_v1.types.FlowControl(
             max_messages=s.max_messages, max_bytes=s.max_bytes,
             max_duration_per_lease_extension=s.max_lease_extension_seconds or 0,

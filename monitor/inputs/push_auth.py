@@ -6,18 +6,23 @@ import hmac
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from google.auth import exceptions, transport
-from google.oauth2 import id_token
+from pydantic import Field
 
-from monitor.config import PushOidc
+from monitor.closed import Closed
 
 SECRET_HEADER = "X-Monitor-Token"
 GOOGLE_ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})
 CERTS_TTL_SECONDS = 3600.0
 REFETCH_AFTER_SECONDS = 60.0  # an unknown key may be a new one: fetch again, but not more often than this
 CLOCK_SKEW_SECONDS = 10
+
+
+class PushOidc(Closed):
+    audience: str = Field(description="the audience the push subscription puts in its token")
+    service_account: str | None = Field(default=None, description="the email the token must carry")
+    certs_url: str = Field(default="https://www.googleapis.com/oauth2/v1/certs", description="the signing keys")
 
 
 class Unauthorized(Exception):
@@ -42,8 +47,9 @@ def check_shared_secret(secret: str | None, query: Mapping[str, list[str]], head
         raise Unauthorized(403, "wrong shared secret")
 
 
-class CachingRequest(transport.Request):
-    """A google-auth transport that keeps the certificate document, which Google changes about once a day."""
+class CachingRequest:
+    """A google-auth transport (a callable, which is all google-auth asks of one) that keeps the certificate
+    document, which Google changes about once a day."""
 
     def __init__(self) -> None:
         from google.auth.transport.requests import Request
@@ -106,9 +112,12 @@ class OidcVerifier:
             raise Unauthorized(403, f"invalid token: {exc}") from None
 
     def _decode(self, token: str) -> Mapping[str, Any]:
+        from google.auth import exceptions  # Google's libraries only when OIDC is configured
+        from google.oauth2 import id_token
+
         try:
             claims: Mapping[str, Any] = id_token.verify_token(
-                token, self.request, audience=self.settings.audience, certs_url=self.settings.certs_url,
+                token, cast(Any, self.request), audience=self.settings.audience, certs_url=self.settings.certs_url,
                 clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
             )
         except exceptions.TransportError as exc:

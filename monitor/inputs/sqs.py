@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, Literal
 
-import boto3
+from pydantic import Field
 
-from monitor.config import SqsInput
+from monitor.closed import Closed
 from monitor.inputs.base import Message, Sink
 
 log = logging.getLogger(__name__)
 ONCE_WAIT_SECONDS = 1
 
 
+class SqsInput(Closed):
+    type: Literal["aws.sqs"] = "aws.sqs"
+    queue_url: str
+    region: str | None = None
+    endpoint_url: str | None = None
+    wait_time_seconds: int = Field(default=20, ge=0, le=20)
+    max_messages: int = Field(default=10, ge=1, le=10)
+    visibility_timeout: int | None = Field(default=None, ge=0, le=43200)
+
+
 class SqsSource:
     def __init__(self, settings: SqsInput) -> None:
         self.settings = settings
         self.name = f"aws.sqs:{settings.queue_url}"
+        import boto3  # the SDK only for the inputs configured
+
         self.client: Any = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.endpoint_url)
 
     def run(self, sink: Sink, stop: threading.Event, once: bool) -> None:

@@ -131,16 +131,29 @@ class Dispatcher:
 
     def _send(self, claimed: list[StoredNotification], now: datetime | None,
               ) -> list[tuple[StoredNotification, DeliveryResult]]:
-        results = deliver_safely(self.deliver, [stored.notification for stored in claimed])
-        finished = self.clock() if now is None else now  # waits count from the answer, as Retry-After means
-        outcomes = []
-        for stored, result in zip(claimed, results, strict=True):
+        """One destination's messages, one at a time, each outcome recorded as soon as it is known (a worker
+        killed now can repeat only the message in flight). After a failure that resending may cure, the rest
+        wait with it instead of each meeting the same time-out."""
+        done: list[tuple[StoredNotification, DeliveryResult]] = []
+        down: DeliveryResult | None = None
+        down_at = now
+        for stored in claimed:
+            message = stored.notification
+            if down is None:
+                [result] = deliver_safely(self.deliver, [message])
+            else:
+                result = replace(down, notification_key=message.key, delivered=False, attempts=0,
+                                 error=f"not attempted: destination down ({down.error})", accepted=message.sent_to)
+            # Waits count from the answer, as Retry-After means; the messages held back wait with the failed one.
+            finished = down_at or self.clock()
             counted = result if result.delivered or result.attempts else replace(result, attempts=1)
             retry_at = self.policy.next_attempt(stored.attempts + counted.attempts, counted, finished)
-            outcomes.append((stored.id, counted, retry_at))
+            self.store.record_attempts([(stored.id, counted, retry_at)], finished)
             self._log(stored, counted, retry_at)
-        self.store.record_attempts(outcomes, finished)
-        return list(zip(claimed, results, strict=True))
+            if down is None and not result.delivered and result.attempts and not result.permanent:
+                down, down_at = result, finished
+            done.append((stored, result))
+        return done
 
     def serve(self, stop: threading.Event) -> None:
         """The daemon's delivery thread: send what is due, sleep until the next is due or a message is queued."""

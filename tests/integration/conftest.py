@@ -30,12 +30,30 @@ UNSET_AWS_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_
                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")
 
 
+def _lock_sqs_deletes() -> None:
+    """moto's SQS deletes a message by rebuilding the queue's list without the lock its sends take, so a message
+    sent during a delete can vanish (real SQS loses nothing). Take the same lock, so tests measure our code."""
+    from moto.sqs.models import Queue
+
+    if getattr(Queue.delete_message, "_locked", False):
+        return
+    unlocked = Queue.delete_message
+
+    def delete_message(self: Queue, receipt_handle: str) -> None:
+        with self._messages_lock:
+            unlocked(self, receipt_handle)
+
+    delete_message._locked = True  # type: ignore[attr-defined]
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """``http://127.0.0.1:PORT`` of a moto server running for the whole session, on a free port."""
     werkzeug = logging.getLogger("werkzeug")
     level = werkzeug.level
     werkzeug.setLevel(logging.WARNING)  # one INFO line per request otherwise
+    _lock_sqs_deletes()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from monitor import daemon
-from monitor.config import Config, DynamoDbStreamInput, SqsInput
+from monitor.config import Config
 from monitor.events import Event, Resource
+from monitor.inputs.dynamodb_streams import DynamoDbStreamInput
+from monitor.inputs.sqs import SqsInput
 from monitor.store import SqliteStore
 from tests.conftest import load_payload
 from tests.integration.conftest import Aws

@@ -26,8 +26,8 @@ from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
 
 from monitor import daemon
-from monitor.config import Config, HttpInput
-from monitor.inputs.http import HttpSource
+from monitor.config import Config
+from monitor.inputs.http import HttpInput, HttpSource
 from monitor.intake import Intake
 from monitor.store import SqliteStore
 from tests.conftest import load_payload

@@ -25,9 +25,9 @@ import orjson
 import pytest
 
 from monitor import daemon
-from monitor.config import Config, PubSubInput
+from monitor.config import Config
 from monitor.inputs.base import Message
-from monitor.inputs.pubsub import PubSubSource
+from monitor.inputs.pubsub import PubSubInput, PubSubSource
 from monitor.intake import Intake
 from monitor.store import SqliteStore
 from tests.conftest import load_payload
