@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor import cli_alerts
 from monitor.alerts import Alert
-from monitor.cli_alerts import alerts
+from monitor.cli import alerts as cli_alerts
+from monitor.cli.alerts import alerts
 from monitor.config import Config
 from monitor.events import Event, Resource
 from monitor.messages import DeliveryResult, Notification

@@ -143,3 +143,10 @@ def test_a_template_name_that_does_not_exist_is_an_error_not_a_silent_fallback(t
         f"{config}:4:51: unknown template 'defualt' (did you mean 'default'?); known: default, oncall",
         "Error: 2 error(s)",
     ]
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert (result.exit_code, result.output) == (0, f"monitor, version {version('cloud-monitor')}\n")

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli_replay import replay as replay_command
+from monitor.cli.replay import replay as replay_command
 from monitor.engine.loader import LoadedRule, load_rules
 from monitor.events import Event, Resource
 from monitor.replay import ReplayStats, replay

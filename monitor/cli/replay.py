@@ -29,7 +29,7 @@ def replay(*, config_path: str | None, since: str, until: str | None, rule_paths
     """Run logged events back through the rules on fresh detector state; print the alerts, send nothing."""
     from datetime import timedelta
 
-    from monitor.cli import load_or_fail, parse_since
+    from monitor.cli.common import load_or_fail, parse_since
     from monitor.durations import parse_duration
     from monitor.engine.loader import RuleErrors, load_rules
     from monitor.replay import ReplayStats

@@ -1,42 +1,17 @@
-"""The command line: parses arguments and calls library code."""
+"""``monitor``: the command group and the commands that read or check one thing; the rest in their modules."""
 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import click
 import orjson
 
-from monitor.config import ConfigError, load_config
-
-
-def parse_since(value: str | None) -> datetime | None:
-    """An ISO time or a duration back from now (``30m``, ``2h``, ``7d``)."""
-    if value is None:
-        return None
-    from monitor.durations import parse_duration
-    from monitor.events import parse_time
-
-    try:
-        return datetime.now(UTC) - timedelta(seconds=parse_duration(value))
-    except ValueError:
-        pass
-    try:
-        return parse_time(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is neither a time (2026-01-31T12:00:00Z) nor a duration (2h)") from None
-
-
-def load_or_fail(config_path: str | None) -> Any:
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(f"invalid config\n{exc}") from None
+from monitor.cli.common import load_or_fail, parse_since
 
 
 @click.group()
+@click.version_option(package_name="cloud-monitor", prog_name="monitor")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="log lines as text or JSON")
 @click.option("--log-level", default="INFO", show_default=True)
 def main(log_format: str, log_level: str) -> None:
@@ -202,12 +177,12 @@ def test_rules(paths: tuple[str, ...]) -> None:
 
 
 def _register_groups() -> None:
-    from monitor.cli_alerts import alerts
-    from monitor.cli_replay import replay
+    from monitor.cli.alerts import alerts
+    from monitor.cli.replay import replay
 
     main.add_command(alerts)
     main.add_command(replay)
-    from monitor.cli_sigma import sigma
+    from monitor.cli.sigma import sigma
 
     main.add_command(sigma)
 

@@ -34,7 +34,7 @@ def _user() -> str:
 
 
 def _config(config_path: str | None) -> Any:
-    from monitor.cli import load_or_fail
+    from monitor.cli.common import load_or_fail
 
     return load_or_fail(config_path)
 
@@ -66,7 +66,7 @@ def alerts() -> None:
 def list_alerts(*, config_path: str | None, rule: str | None, severity: str | None, statuses: tuple[str, ...],
                 since: str | None, limit: int | None, fmt: str) -> None:
     """Alerts, the most recently seen first."""
-    from monitor.cli import parse_since
+    from monitor.cli.common import parse_since
     from monitor.events import format_time
 
     found = _store(config_path).list_alerts(rule=rule, severity=severity, status=statuses, since=parse_since(since),
