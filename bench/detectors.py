@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from bench.rules import synthetic_rules
+from bench.rule_workloads import loaded, unique_operation_patterns
 from monitor.alerts import Alert
 from monitor.engine.detectors.common import EVIDENCE, detector_alert, epoch, transition
 from monitor.engine.evaluate import Engine
@@ -202,7 +202,7 @@ def main() -> None:
     parser.add_argument("--hot-keys", type=int, default=20, help="keys of the hot-key run (1,000 events/s)")
     args = parser.parse_args()
     stateful = stateful_rules()
-    rules = synthetic_rules(900) + stateful
+    rules = loaded(unique_operation_patterns(900)) + stateful
     generation, stream = timed(lambda: list(batches(args.events, args.keys)))
     gc.freeze()  # the stream is the bench's fixture: keep the collector from walking it again and again
     print(f"{args.events:,} events over {args.keys:,} keys (100 events/s), {len(rules)} rules "

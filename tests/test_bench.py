@@ -47,3 +47,15 @@ def test_latency_gets_every_message_to_the_receiver(monkeypatch: pytest.MonkeyPa
     printed = capsys.readouterr().out
     assert len(re.findall(r"2xx -> receiver .* \(5 arrived\)", printed)) == 1
     assert len(re.findall(r"beyond the poll\) .* \(5 arrived\)", printed)) == 1
+
+
+def test_the_detector_and_rule_benchmarks_still_run() -> None:
+    """Imports and a tiny run, so `make bench` does not rot when the modules it uses change."""
+    import subprocess
+    import sys
+
+    detectors = subprocess.run([sys.executable, "-m", "bench.detectors", "--events", "1000", "--keys", "100",
+                                "--sqlite-events", "200", "--hot-events", "200", "--hot-keys", "5"],
+                               capture_output=True, text=True, timeout=300, check=False)
+    assert detectors.returncode == 0, detectors.stderr
+    assert "bytes of state per key" in detectors.stdout
