@@ -175,3 +175,22 @@ def test_a_database_of_a_newer_release_is_refused_untouched(tmp_path: Path) -> N
 def test_an_unknown_state_url_names_the_backends() -> None:
     with pytest.raises(ValueError, match=r"unsupported state URL 'postgres://x': unknown state backend 'postgres'"):
         open_store("postgres://x")
+
+
+def test_bodies_are_compressed_and_plain_ones_of_the_previous_release_still_read(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    big = Event(id="big", time=T0, provider="aws", account="1", region="r", service="s3",
+                resource=Resource("object", "arn:aws:s3:::b/k"), action="created", operation="ObjectCreated:Put",
+                raw={"text": "x" * 5000})
+    store.record([big])
+    store.close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    [(stored,)] = db.execute("SELECT body FROM events").fetchall()
+    assert len(stored) < len(big.to_json()) / 10
+    db.execute("INSERT INTO events (id, time, recorded_at, body) VALUES ('old', ?, ?, ?)",
+               ("2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z", event(7).to_json()))
+    db.commit()
+    db.close()
+    assert [s.event for s in open_store(f"sqlite:///{tmp_path}/s.db").read_events()] == [big, event(7)]

@@ -13,6 +13,7 @@ import orjson
 
 from monitor.events import Event, parse_time, sortable_time
 from monitor.store.base import SCHEMA_VERSION, DeadLetter, NewDeadLetter, NewerSchema, StoredEvent
+from monitor.store.compact import pack, unpack
 from monitor.store.sqlite_alerts import ALERT_SCHEMA, SqliteAlerts, migrate_notifications
 from monitor.store.sqlite_state import DETECTOR_STATE_SCHEMA, SqliteDetectorState
 
@@ -105,7 +106,7 @@ class SqliteStore(SqliteAlerts, SqliteDetectorState):
                 for event in events:
                     cursor = self._db.execute(
                         "INSERT OR IGNORE INTO events (id, time, recorded_at, body) VALUES (?, ?, ?, ?)",
-                        (event.id, sortable_time(event.time), now, event.to_json()),
+                        (event.id, sortable_time(event.time), now, pack(event.to_json())),
                     )
                     if cursor.rowcount:
                         new.append(event)
@@ -138,7 +139,7 @@ class SqliteStore(SqliteAlerts, SqliteDetectorState):
         with self._lock:
             rows = self._db.execute(query, params).fetchall()
         for offset, recorded_at, body in rows:
-            yield StoredEvent(offset, parse_time(recorded_at), Event.from_dict(orjson.loads(body)))
+            yield StoredEvent(offset, parse_time(recorded_at), Event.from_dict(orjson.loads(unpack(body))))
 
     def dead_letters(self, *, limit: int | None = None) -> list[DeadLetter]:
         query = "SELECT id, recorded_at, source, reason, payload FROM dead_letters ORDER BY id"

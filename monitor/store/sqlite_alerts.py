@@ -20,6 +20,7 @@ from monitor.alerts import Alert
 from monitor.events import parse_time, sortable_time
 from monitor.messages import DeliveryResult, Notification
 from monitor.store.base import AlertMerge, AlertUpdate, NewNotification, NewSilence, Silence, StoredNotification
+from monitor.store.compact import pack, unpack
 
 ALERT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -147,7 +148,7 @@ class SqliteAlerts:
             for incoming in alerts:
                 row = db.execute("SELECT id, body FROM alerts WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
                                  (incoming.fingerprint,)).fetchone()
-                update = merge(alert_from_dict(orjson.loads(row[1])) if row else None, incoming)
+                update = merge(alert_from_dict(orjson.loads(unpack(row[1]))) if row else None, incoming)
                 values = self._alert_row(update.alert, now)
                 if row is None or update.new_episode:
                     db.execute(f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
@@ -160,7 +161,7 @@ class SqliteAlerts:
     def _alert_row(alert: Alert, now: datetime) -> tuple[Any, ...]:
         return (alert.fingerprint, alert.rule, alert.status, alert.severity, sortable_time(alert.first_seen),
                 sortable_time(alert.last_seen), alert.count, orjson.dumps(list(alert.event_ids)).decode(),
-                orjson.dumps(alert_to_dict(alert)), sortable_time(now))
+                pack(orjson.dumps(alert_to_dict(alert))), sortable_time(now))
 
     def list_alerts(
         self, *, rule: str | None = None, severity: str | None = None, status: Sequence[str] = (),
@@ -171,7 +172,7 @@ class SqliteAlerts:
         query += " ORDER BY last_seen DESC, id DESC" + (" LIMIT ?" if limit is not None else "")
         with self._lock:
             rows = self._db.execute(query, [*params, limit] if limit is not None else params).fetchall()
-        return [alert_from_dict(orjson.loads(body)) for (body,) in rows]
+        return [alert_from_dict(orjson.loads(unpack(body))) for (body,) in rows]
 
     @staticmethod
     def _alert_filters(
@@ -195,7 +196,7 @@ class SqliteAlerts:
         with self._lock:
             row = self._db.execute("SELECT body FROM alerts WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
                                    (fingerprint,)).fetchone()
-        return alert_from_dict(orjson.loads(row[0])) if row else None
+        return alert_from_dict(orjson.loads(unpack(row[0]))) if row else None
 
     def get_alerts(self, fingerprints: Sequence[str]) -> dict[str, Alert]:
         """The latest episode of each fingerprint that has one."""
@@ -208,7 +209,7 @@ class SqliteAlerts:
                 rows = self._db.execute(
                     f"SELECT fingerprint, body FROM alerts WHERE id IN (SELECT max(id) FROM alerts"
                     f" WHERE fingerprint IN ({marks}) GROUP BY fingerprint)", chunk).fetchall()
-                found.update((fp, alert_from_dict(orjson.loads(body))) for fp, body in rows)
+                found.update((fp, alert_from_dict(orjson.loads(unpack(body)))) for fp, body in rows)
         return found
 
     def set_alert_status(self, fingerprint: str, status: str, now: datetime) -> None:
@@ -216,9 +217,9 @@ class SqliteAlerts:
             row = db.execute("SELECT id, body FROM alerts WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
                              (fingerprint,)).fetchone()
             if row is not None:
-                body = {**orjson.loads(row[1]), "status": status}
+                body = {**orjson.loads(unpack(row[1])), "status": status}
                 db.execute("UPDATE alerts SET status = ?, body = ?, updated_at = ? WHERE id = ?",
-                           (status, orjson.dumps(body), sortable_time(now), row[0]))
+                           (status, pack(orjson.dumps(body)), sortable_time(now), row[0]))
 
     def insert_notifications(self, db: sqlite3.Connection, notifications: Sequence[NewNotification]) -> None:
         """Pending messages into the log, inside the caller's transaction; an id already there is left alone."""
@@ -228,7 +229,7 @@ class SqliteAlerts:
                 "INSERT OR IGNORE INTO notifications (key, destination, group_key, status, attempts, last_error,"
                 " payload, created_at, sent_at, nid, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, '', ?, ?, NULL,"
                 " ?, ?)",
-                (message.key, message.destination, message.group_key, orjson.dumps(notification_to_dict(message)),
+                (message.key, message.destination, message.group_key, pack(orjson.dumps(notification_to_dict(message))),
                  sortable_time(new.created_at), new.id, sortable_time(new.created_at)),
             )
             if cursor.rowcount:
@@ -285,7 +286,8 @@ class SqliteAlerts:
 
     @staticmethod
     def _stored(row: Sequence[Any]) -> StoredNotification:
-        notification = replace(notification_from_dict(orjson.loads(row[4])), sent_to=tuple(orjson.loads(row[8])))
+        body = notification_from_dict(orjson.loads(unpack(row[4])))
+        notification = replace(body, sent_to=tuple(orjson.loads(row[8])))
         return StoredNotification(row[0], notification, row[1], row[2], row[3], parse_time(row[5]),
                                   parse_time(row[6]) if row[6] else None, parse_time(row[7]) if row[7] else None)
 
