@@ -78,3 +78,19 @@ def test_run_once_exits_non_zero_naming_what_stayed_undelivered(tmp_path: Path, 
     assert (result.exit_code, result.output.splitlines()[-1]) == (0, "1 delivered, 0 still undelivered")
     run_with(tmp_path, range(0, 1))  # the same events again: nothing new to say
     assert len(chat.received) == 1
+
+
+def test_a_dry_run_prints_each_message_and_queues_none(tmp_path: Path, chat: HttpReceiver,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - {id: deleted, title: Object deleted, severity: high, match: {resource: {kind: [object]}}}\n")
+    (tmp_path / "monitor.yaml").write_text(
+        "state: sqlite:///monitor.db\nrules: [rules.yaml]\ninputs: [{type: file, path: events.jsonl}]\n"
+        f"destinations: {{chat: {{urls: ['{chat.url()}']}}}}\n")
+    (tmp_path / "events.jsonl").write_text(json.dumps(deletion(0)) + "\n")
+    daemon.run(load_config(tmp_path / "monitor.yaml"), once=True, dry_run=True)
+    printed = capsys.readouterr().out
+    assert "--- to chat (dry run, not sent) ---\n[HIGH] Object deleted" in printed
+    store = SqliteStore(str(tmp_path / "monitor.db"))
+    assert store.notifications() == [] and [a.rule for a in store.list_alerts()] == ["deleted"]
+    assert chat.requests == []
