@@ -32,15 +32,19 @@ rules:
 """
 
 
-def config(tmp_path: Path, port: int, chat: HttpReceiver, *, group_wait: str = "3s", delivery: str = "") -> Path:
+def config(tmp_path: Path, port: int, chat: HttpReceiver, *, group_wait: str = "3s", delivery: str = "",
+           slow: HttpReceiver | None = None) -> Path:
+    """The daemon's config: the http input, one rule, the chat destination (and a ``slow`` one beside it)."""
     (tmp_path / "rules.yaml").write_text(RULES)
+    destinations = f"chat: {{urls: ['{chat.url()}']}}" + (f", slow: {{urls: ['{slow.url()}']}}" if slow else "")
+    children = ", routes: [{destination: slow, continue: true}, {destination: chat}]" if slow else ""
     path = tmp_path / "monitor.yaml"
     path.write_text(
         "state: sqlite:///state/monitor.db\nrules: [rules.yaml]\n"
         f"inputs: [{{type: http, port: {port}}}]\n"
-        f"destinations: {{chat: {{urls: ['{chat.url()}']}}}}\n"
+        f"destinations: {{{destinations}}}\n"
         f"routes: {{destination: chat, group_by: [rule, resource.parent], group_wait: {group_wait},"
-        " group_interval: 1h, repeat_interval: 24h}\n" + delivery
+        f" group_interval: 1h, repeat_interval: 24h{children}}}\n" + delivery
     )
     return path
 
@@ -171,15 +175,7 @@ def test_a_destination_that_hangs_holds_back_nothing_else(tmp_path: Path, chat: 
     slow = HttpReceiver(hang_seconds=60)
     slow.script(*["hang"] * 20)
     port = free_port()
-    (tmp_path / "rules.yaml").write_text(RULES)
-    path = tmp_path / "monitor.yaml"
-    path.write_text(
-        "state: sqlite:///state/monitor.db\nrules: [rules.yaml]\n"
-        f"inputs: [{{type: http, port: {port}}}]\n"
-        f"destinations: {{chat: {{urls: ['{chat.url()}']}}, slow: {{urls: ['{slow.url()}']}}}}\n"
-        "routes: {destination: chat, group_by: [rule, resource.parent], group_wait: 0s, routes: ["
-        "{destination: slow, continue: true}, {destination: chat}]}\n")
-    daemon = Daemon(path, port)
+    daemon = Daemon(config(tmp_path, port, chat, group_wait="0s", slow=slow), port)
     daemon.start()
     try:
         for bucket in (40, 41, 42):
