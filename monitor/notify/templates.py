@@ -125,11 +125,15 @@ def _rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else -1
 
 
+MAX_LISTED = 25  # alerts a message lists; the rest are counted
+
+
 def build_context(notification: Notification) -> dict[str, Any]:
-    """What templates see: plain dicts and lists, most severe alert first."""
+    """What templates see: plain dicts and lists, most severe alert first, at most ``MAX_LISTED`` of them
+    (``notification.unlisted`` says how many more the group holds, so a burst of 30,000 makes a short message)."""
     ordered = sorted(notification.alerts, key=lambda a: _rank(a.severity), reverse=True)
     alerts = []
-    for alert in ordered:
+    for alert in ordered[:MAX_LISTED]:
         item = alert.to_dict()
         item["event"] = alert.event.to_dict() if alert.event is not None else None
         item["console_url"] = _console_url(item)
@@ -139,7 +143,8 @@ def build_context(notification: Notification) -> dict[str, Any]:
         "notification": {
             "destination": notification.destination, "status": notification.status, "count": notification.count,
             "group": dict(notification.group), "group_key": notification.group_key,
-            "labels": dict(notification.labels), "alert_count": len(alerts),
+            "labels": dict(notification.labels), "alert_count": len(ordered),
+            "unlisted": len(ordered) - len(alerts),
         },
         "alerts": alerts,
         "alert": lead,

@@ -204,3 +204,15 @@ def test_time_filter_accepts_iso_strings_and_datetimes(shipped: Templates) -> No
 def test_a_missing_templates_folder_is_an_error_at_start(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=f"templates folder {tmp_path / 'nope'} not found"):
         Templates(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_a_huge_group_lists_a_few_alerts_and_counts_the_rest(shipped: Templates, fmt: str) -> None:
+    one = deletion_notification().alerts[0]
+    members = tuple(replace(one, fingerprint=f"fp{n}", count=1, resource={**one.resource, "name": f"object-{n}"})
+                    for n in range(30_000))
+    message = shipped.render(replace(deletion_notification(), alerts=members), fmt)  # type: ignore[arg-type]
+    assert "and 29975 more" in message.body
+    assert "object-24" in message.body and "object-25" not in message.body
+    assert len(message.body) < 20_000
+    assert message.title.endswith("+29999 more")
