@@ -62,6 +62,7 @@ class Alerting:
         self._leading = False
         self._lease_until = datetime.now(UTC)
         self.engine, self.pipeline = build(CachedState(store))
+        self._built_at_start = True  # the state just loaded needs no reload if the lease comes at once
         self.position = 0
         self._expected: str | None = None  # the position on the store our state reflects
         self.catch_up()
@@ -136,10 +137,11 @@ class Alerting:
             self._lease_until = now + timedelta(seconds=LEASE_SECONDS)
         if held and not self._leading:
             log.info("%s evaluates the event log (took the %r lease)", self.worker, LEASE)
-            self._reload()
+            self._reload(rebuild=not self._built_at_start)
         elif self._leading and not held:
             log.warning("%s lost the %r lease: another daemon evaluates now", self.worker, LEASE)
         self._leading = held
+        self._built_at_start = False
         return held
 
     def _release_if_dead(self) -> None:
@@ -153,9 +155,10 @@ class Alerting:
             log.info("the %r lease of %s is left by a process that is gone; taking it over", LEASE, found[0])
             self.store.release_lease(LEASE, found[0])
 
-    def _reload(self) -> None:
+    def _reload(self, *, rebuild: bool = True) -> None:
         """Drop what this process holds in memory and take up the state and position on the store."""
-        self.engine, self.pipeline = self.build(CachedState(self.store))
+        if rebuild:
+            self.engine, self.pipeline = self.build(CachedState(self.store))
         saved = self.engine.runner.checkpoint
         self._expected = saved
         # Without saved state, start at the end of the log: history is for `monitor replay`.

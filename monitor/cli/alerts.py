@@ -239,17 +239,17 @@ def render(config_path: str | None, event_files: tuple[str, ...], rule_paths: tu
     from monitor.engine.loader import load_rules
     from monitor.messages import Notification
     from monitor.normalize_files import read_events
-    from monitor.notify.templates import Templates
+    from monitor.notify.delivery import templates_for
 
     config = _config(config_path)
     events, failures = read_events(event_files, sys.stderr)
     raised = Engine(load_rules(rule_paths or [config.resolve(p) for p in config.rules])).alerts(events)
     if not raised:
         raise click.ClickException("no rule raises an alert for these payloads")
-    templates = Templates(config.resolve(config.templates) if config.templates else None)
+    templates = templates_for(config)
     notification = Notification(destination="render", group_key="render", group={"rule": raised[0].rule},
                                 status="firing", alerts=tuple(raised), template=raised[0].template)
-    message = templates.render(notification, fmt, notification.template)  # type: ignore[arg-type]
+    message = templates.render(notification, fmt, notification.template)
     click.echo(f"{message.title}\n\n{message.body}")
     if failures:
         sys.exit(1)
@@ -263,13 +263,13 @@ def send_test(config_path: str | None, destination: str) -> None:
     import asyncio
 
     from monitor.notify.apprise_send import Sender
-    from monitor.notify.templates import Templates
+    from monitor.notify.delivery import templates_for
 
     config = _config(config_path)
     if destination not in config.destinations:
         known = ", ".join(config.destinations) or "none"
         raise click.ClickException(f"no destination {destination!r} in the config (known: {known})")
-    templates = Templates(config.resolve(config.templates) if config.templates else None)
+    templates = templates_for(config)
     result = asyncio.run(Sender(config.destinations, templates, base_dir=config.base_dir).send_test(destination))
     if not result.delivered:
         raise click.ClickException(f"not delivered to {destination}: {result.error}")

@@ -18,8 +18,9 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 
+from monitor.store.base import UNSET, StateConflict, UnsetType
+
 CHECKPOINT = "detectors"
-UNSET: Any = object()  # no expectation on the stored position (``flush(expected=...)``)
 T = TypeVar("T")
 Document = dict[str, Any]
 
@@ -208,9 +209,8 @@ class CachedState:
         puts = [(rule, key, serialize(entry[0]), entry[1])
                 for rule, keys in sorted(self._dirty.items()) for key in sorted(keys)
                 if (entry := self._rules[rule].get(key)) is not None]
-        conditional = {} if expected is UNSET else {"expected": expected}
         self.backend.write_state(puts, sorted(self.deleted), (CHECKPOINT, position) if position is not None else None,
-                                 notifications, **conditional)
+                                 notifications, expected=expected)
         if self._expired_until:
             self.backend.delete_expired_state(self._expired_until)
         self._clear_dirty()
@@ -258,8 +258,9 @@ class MemoryBackend:
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
         checkpoint: tuple[str, str] | None = None, notifications: Sequence[Any] = (), *, expected: Any = UNSET,
     ) -> None:
-        if expected is not UNSET and checkpoint is not None and self.checkpoints.get(checkpoint[0]) != expected:
-            raise RuntimeError(f"checkpoint {checkpoint[0]} moved")
+        moved = checkpoint is not None and self.checkpoints.get(checkpoint[0]) != expected
+        if moved and not isinstance(expected, UnsetType):
+            raise StateConflict(f"checkpoint {checkpoint[0] if checkpoint else ''} moved")
         self.notifications.extend(notifications)
         for rule, key, body, expires_at in puts:
             self.rows[rule, key] = (body, expires_at)

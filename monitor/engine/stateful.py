@@ -22,8 +22,9 @@ from monitor.engine.detectors import Detector, DetectorSettings, detectors
 from monitor.engine.detectors.common import Deadlines, Watermark, epoch, from_epoch
 from monitor.engine.index import RuleIndex
 from monitor.engine.loader import LoadedRule
-from monitor.engine.state import UNSET, CachedState
+from monitor.engine.state import CachedState
 from monitor.events import Event
+from monitor.store.base import UNSET
 
 DEFAULT_LATENESS = 300.0
 RUNNER = "~runner"  # the state "rule" under which the runner keeps its watermark

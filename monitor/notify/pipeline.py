@@ -71,15 +71,14 @@ def coalesce(alerts: Iterable[Alert]) -> list[Alert]:
     deletions is one update). The latest event is kept without its raw payload, which stays in the event log."""
     merged: list[Alert] = []
     where: dict[str, int] = {}
-    for raised in alerts:
-        alert = replace(raised, event=replace(raised.event, raw={})) if raised.event and raised.event.raw else raised
+    for alert in alerts:
         index = where.get(alert.fingerprint)
         if index is not None and merged[index].status == alert.status == "firing":
             merged[index] = merge_alert(merged[index], alert).alert
         else:
             where[alert.fingerprint] = len(merged)
             merged.append(alert)
-    return merged
+    return [replace(a, event=replace(a.event, raw={})) if a.event and a.event.raw else a for a in merged]
 
 
 class AlertPipeline:
