@@ -12,12 +12,10 @@ from collections.abc import Callable, Sequence
 from monitor.adapters.base import AdapterFailed, UnreadablePayload, describe
 from monitor.events import Event
 from monitor.inputs.base import Message
-from monitor.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_PAYLOAD_BYTES
-from monitor.payloads import read_payload, storable_text
+from monitor.payloads import MAX_REASON_CHARS, dead_letter, read_payload, storable_text
 from monitor.store.base import NewDeadLetter, Store
 
 log = logging.getLogger(__name__)
-MAX_REASON_CHARS = 1000
 
 
 class Intake:
@@ -57,10 +55,3 @@ def log_refusal(source: str, reason: str, exc: UnreadablePayload) -> None:
         log.error("dead letter from %s: %s", source, storable_text(reason), exc_info=exc)
     else:
         log.warning("dead letter from %s: %s", source, storable_text(reason))
-
-
-def dead_letter(source: str, reason: str, body: bytes | str) -> NewDeadLetter:
-    """A dead letter the store can always take: text only, undecodable bytes escaped, a huge payload cut short."""
-    if len(body) > MAX_PAYLOAD_BYTES:
-        body = body[:DEAD_LETTER_EXCERPT_BYTES]
-    return NewDeadLetter(storable_text(source), storable_text(reason[:MAX_REASON_CHARS]), storable_text(body))

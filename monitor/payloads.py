@@ -1,11 +1,15 @@
-"""One raw payload in, its checked events out: the one path the intake and ``monitor normalize`` share."""
+"""One raw payload in, its checked events out (or the dead letter that keeps it): shared by the intake, the http
+input and ``monitor normalize``."""
 
 from __future__ import annotations
 
 from monitor import jsondoc
 from monitor.adapters import UnreadablePayload, normalize
 from monitor.events import Event
-from monitor.limits import MAX_EVENTS_PER_PAYLOAD
+from monitor.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_EVENTS_PER_PAYLOAD, MAX_PAYLOAD_BYTES
+from monitor.store.base import NewDeadLetter
+
+MAX_REASON_CHARS = 1000
 
 
 def read_payload(body: bytes | str) -> list[Event]:
@@ -39,3 +43,10 @@ def storable_text(value: bytes | str) -> str:
     except UnicodeEncodeError:
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value
+
+
+def dead_letter(source: str, reason: str, body: bytes | str) -> NewDeadLetter:
+    """A dead letter the store can always take: text only, undecodable bytes escaped, a huge payload cut short."""
+    if len(body) > MAX_PAYLOAD_BYTES:
+        body = body[:DEAD_LETTER_EXCERPT_BYTES]
+    return NewDeadLetter(storable_text(source), storable_text(reason[:MAX_REASON_CHARS]), storable_text(body))

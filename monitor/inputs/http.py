@@ -35,7 +35,7 @@ from monitor.inputs.push_auth import (
     check_shared_secret,
 )
 from monitor.inputs.sns_verify import BadSnsSignature, MalformedSnsMessage, SnsVerifier, confirm_subscription
-from monitor.intake import dead_letter
+from monitor.payloads import dead_letter
 from monitor.store.base import Store
 
 log = logging.getLogger(__name__)
