@@ -37,7 +37,7 @@ from monitor.engine.state import CachedState
 from monitor.engine.stateful import StatefulRunner
 from monitor.events import Actor, Event, Resource
 from monitor.store import SqliteStore
-from monitor.yamlsource import Location
+from monitor.yamlfiles.source import Location
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 OPERATIONS = 50

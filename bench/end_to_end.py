@@ -42,7 +42,7 @@ from monitor.alerting import Alerting
 from monitor.config import Config
 from monitor.engine.evaluate import Engine
 from monitor.inputs.base import Message
-from monitor.intake import Intake
+from monitor.intake.batches import Intake
 from monitor.store import open_store
 
 CLOSED_PORT = "json://127.0.0.1:9/hook"  # never contacted: the dispatcher is not started

@@ -17,7 +17,7 @@ from monitor.engine.loader import LoadedRule
 from monitor.engine.model import Rule
 from monitor.engine.patterns import compile_pattern
 from monitor.events import Actor, Event, Resource
-from monitor.yamlsource import Location
+from monitor.yamlfiles.source import Location
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 OPERATIONS = ["PutBucketAcl", "DeleteBucket", "RunInstances", "DeleteTable", "PutObject", "GetObject"]

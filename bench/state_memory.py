@@ -41,7 +41,7 @@ from monitor.engine.model import Rule
 from monitor.engine.patterns import compile_pattern
 from monitor.engine.stateful import StatefulRunner
 from monitor.events import Actor, Event, Resource
-from monitor.yamlsource import Location
+from monitor.yamlfiles.source import Location
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 SPAN_SECONDS = 240.0  # every event within the shorter window (5m), so that no key expires during the run

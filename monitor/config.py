@@ -9,12 +9,12 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from monitor.closed import Closed
 from monitor.inputs import InputSettings
 from monitor.notify.destinations import Destination
 from monitor.notify.settings import DeliverySettings, InhibitRule, Route
-from monitor.validation import errors_from_validation
-from monitor.yamlsource import Location, Path_, SourceError, YamlDocument, YamlErrors, load_yaml_file
+from monitor.yamlfiles.errors import errors_from_validation
+from monitor.yamlfiles.models import Closed
+from monitor.yamlfiles.source import Location, Path_, SourceError, YamlDocument, YamlErrors, load_yaml_file
 
 DEFAULT_CONFIG = "monitor.yaml"
 DEFAULT_STATE = "sqlite:///.monitor/monitor.db"

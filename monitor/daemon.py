@@ -13,7 +13,7 @@ from types import FrameType
 from monitor.alerting import Alerting
 from monitor.config import Config
 from monitor.inputs import Input, build_input
-from monitor.intake import Intake
+from monitor.intake.batches import Intake
 from monitor.store import Store, open_store
 from monitor.store.base import StoredNotification
 

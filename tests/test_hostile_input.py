@@ -25,8 +25,8 @@ from monitor.events import Event
 from monitor.inputs.base import Message
 from monitor.inputs.files import FileSource
 from monitor.inputs.http import Endpoint, HttpInput, Request
-from monitor.intake import Intake
-from monitor.payloads import read_payload
+from monitor.intake.batches import Intake
+from monitor.intake.payloads import read_payload
 from monitor.store import SqliteStore
 from tests.hostile_payloads import HOSTILE_SHAPES, SAMPLE_BYTES, hostile_payload, mutated_bytes
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from monitor.cli.replay import replay as replay_command
 from monitor.engine.loader import LoadedRule, load_rules
+from monitor.engine.replay import ReplayStats, replay
 from monitor.events import Event, Resource
-from monitor.replay import ReplayStats, replay
 from monitor.store import SqliteStore
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)

@@ -118,9 +118,9 @@ def show(config_path: str | None, fingerprint: str, fmt: str) -> None:
 @click.option("--author", default=_user, show_default="the current user")
 def silence(*, config_path: str | None, matchers: tuple[str, ...], duration: str, reason: str, author: str) -> None:
     """Silence the alerts matching every --match, from now for --for."""
-    from monitor.durations import parse_duration
     from monitor.notify.silences import MatcherError, matchers_to_pattern
     from monitor.store.base import NewSilence
+    from monitor.yamlfiles.durations import parse_duration
 
     try:
         pattern = matchers_to_pattern(matchers)
@@ -235,10 +235,10 @@ def _format(value: datetime) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "html"]), default="text")
 def render(config_path: str | None, event_files: tuple[str, ...], rule_paths: tuple[str, ...], fmt: str) -> None:
     """Render the message the rules would send for these payloads, without sending it."""
+    from monitor.cli.payload_files import read_events
     from monitor.engine.evaluate import Engine
     from monitor.engine.loader import load_rules
     from monitor.messages import Notification
-    from monitor.normalize_files import read_events
     from monitor.notify.delivery import templates_for
 
     config = _config(config_path)

@@ -14,8 +14,8 @@ def parse_since(value: str | None) -> datetime | None:
     """An ISO time or a duration back from now (``30m``, ``2h``, ``7d``)."""
     if value is None:
         return None
-    from monitor.durations import parse_duration
     from monitor.events import parse_time
+    from monitor.yamlfiles.durations import parse_duration
 
     try:
         return datetime.now(UTC) - timedelta(seconds=parse_duration(value))

@@ -16,7 +16,7 @@ from monitor.cli.common import load_or_fail, parse_since
 @click.option("--log-level", default="INFO", show_default=True)
 def main(log_format: str, log_level: str) -> None:
     """Watch cloud resources through their change notifications and alert on what is anomalous."""
-    from monitor.logs import setup_logging
+    from monitor.cli.logs import setup_logging
 
     setup_logging(log_format, log_level)
 
@@ -25,7 +25,7 @@ def main(log_format: str, log_level: str) -> None:
 @click.argument("files", nargs=-1, required=True)
 def normalize(files: tuple[str, ...]) -> None:
     """Raw payloads in (JSON, JSON array or JSON lines; '-' is stdin), normalized events out as JSON lines."""
-    from monitor.normalize_files import normalize_files
+    from monitor.cli.payload_files import normalize_files
 
     failures = normalize_files(files, sys.stdout.buffer, sys.stderr)
     if failures:
@@ -106,7 +106,7 @@ def _rule_paths(paths: tuple[str, ...], config_path: str | None) -> list[str]:
 @click.argument("paths", nargs=-1)
 def validate(config_path: str | None, paths: tuple[str, ...]) -> None:
     """Check the config, rules, templates and what the config names; every error as file:line:col: message."""
-    from monitor.checks import validate as check_everything
+    from monitor.cli.validate import validate as check_everything
 
     result = check_everything(config_path, paths)
     for line in result.errors:
@@ -131,9 +131,9 @@ def schema() -> None:
 @click.argument("files", nargs=-1, required=True)
 def evaluate(rule_paths: tuple[str, ...], files: tuple[str, ...]) -> None:
     """Raw payloads in, the alerts the rules would raise out as JSON lines; nothing is sent."""
+    from monitor.cli.payload_files import read_events
     from monitor.engine.evaluate import Engine
     from monitor.engine.loader import RuleErrors, load_rules
-    from monitor.normalize_files import read_events
 
     try:
         engine = Engine(load_rules(rule_paths))
@@ -153,7 +153,7 @@ def test_rules(paths: tuple[str, ...]) -> None:
     from monitor.engine.evaluate import Engine
     from monitor.engine.loader import RuleErrors, load_rules
     from monitor.engine.ruletests import find_test_files, format_outcome, run_test_file
-    from monitor.yamlsource import YamlErrors
+    from monitor.yamlfiles.source import YamlErrors
 
     paths = paths or ("rules",)
     try:

@@ -30,11 +30,11 @@ def replay(*, config_path: str | None, since: str, until: str | None, rule_paths
     from datetime import timedelta
 
     from monitor.cli.common import load_or_fail, parse_since
-    from monitor.durations import parse_duration
     from monitor.engine.loader import RuleErrors, load_rules
-    from monitor.replay import ReplayStats
-    from monitor.replay import replay as run_replay
+    from monitor.engine.replay import ReplayStats
+    from monitor.engine.replay import replay as run_replay
     from monitor.store import open_store
+    from monitor.yamlfiles.durations import parse_duration
 
     config = load_or_fail(config_path)
     paths = list(rule_paths) or [config.resolve(p) for p in config.rules] or ["rules"]

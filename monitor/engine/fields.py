@@ -18,8 +18,8 @@ from typing import Any
 
 from monitor.engine.references import LIST_KEY, MACRO_KEY, References
 from monitor.events import ACTIONS, OUTCOMES, PROVIDERS, Actor, Event, Resource
-from monitor.validation import did_you_mean
-from monitor.yamlsource import Path_
+from monitor.yamlfiles.errors import did_you_mean
+from monitor.yamlfiles.source import Path_
 
 OR_KEY = "$or"
 OPEN_FIELDS = frozenset({"details", "raw"})  # provider fields: any path below them

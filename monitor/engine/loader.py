@@ -18,8 +18,8 @@ from monitor.engine.model import Rule, RuleFile
 from monitor.engine.patterns import Matcher, PatternError, compile_pattern
 from monitor.engine.references import ReferenceError_, References
 from monitor.registry import UnknownPlugin
-from monitor.validation import did_you_mean, errors_from_validation
-from monitor.yamlsource import Location, Path_, SourceError, YamlDocument, YamlErrors, load_yaml_file
+from monitor.yamlfiles.errors import did_you_mean, errors_from_validation
+from monitor.yamlfiles.source import Location, Path_, SourceError, YamlDocument, YamlErrors, load_yaml_file
 
 RULE_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")

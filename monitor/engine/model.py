@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from monitor.closed import Closed
+from monitor.yamlfiles.models import Closed
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 ListValue = str | int | float | bool

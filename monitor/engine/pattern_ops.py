@@ -16,7 +16,7 @@ from datetime import date, time
 from functools import lru_cache
 from typing import Any
 
-from monitor.validation import did_you_mean
+from monitor.yamlfiles.errors import did_you_mean
 
 PatternPath = tuple[str | int, ...]
 Predicate = Callable[[Any], bool]

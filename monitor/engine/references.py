@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from monitor.validation import did_you_mean
-from monitor.yamlsource import Path_
+from monitor.yamlfiles.errors import did_you_mean
+from monitor.yamlfiles.source import Path_
 
 MACRO_KEY = "$macro"
 LIST_KEY = "list"

@@ -26,13 +26,13 @@ from pydantic import Field, ValidationError, field_validator
 
 from monitor.adapters import UnreadablePayload, normalize
 from monitor.alerts import Alert
-from monitor.closed import Closed
-from monitor.durations import parse_duration
 from monitor.engine.evaluate import Engine
 from monitor.engine.loader import RULE_SUFFIXES, TEST_SUFFIXES
 from monitor.events import Event, parse_time
-from monitor.validation import errors_from_validation
-from monitor.yamlsource import Location, YamlErrors, load_yaml_file
+from monitor.yamlfiles.durations import parse_duration
+from monitor.yamlfiles.errors import errors_from_validation
+from monitor.yamlfiles.models import Closed
+from monitor.yamlfiles.source import Location, YamlErrors, load_yaml_file
 
 
 class ExpectedAlert(Closed):

@@ -30,9 +30,9 @@ from typing import Any, Literal
 import orjson
 from pydantic import Field
 
-from monitor.closed import Closed
 from monitor.inputs.base import Message, Sink
 from monitor.store.base import Store
+from monitor.yamlfiles.models import Closed
 
 log = logging.getLogger(__name__)
 SHARD_REFRESH_SECONDS = 60.0

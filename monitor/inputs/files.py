@@ -16,10 +16,10 @@ from typing import BinaryIO, Literal, Protocol
 import orjson
 from pydantic import Field
 
-from monitor import jsondoc
-from monitor.closed import Closed
 from monitor.inputs.base import Message, Sink
-from monitor.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
+from monitor.intake import jsondoc
+from monitor.intake.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
+from monitor.yamlfiles.models import Closed
 
 BATCH_SIZE = 500
 BATCH_BYTES = 32 * 1024 * 1024  # a batch also ends once its bodies hold this much

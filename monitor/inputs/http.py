@@ -22,9 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import orjson
 from pydantic import Field
 
-from monitor import jsondoc
 from monitor.adapters.base import describe
-from monitor.closed import Closed
 from monitor.inputs.base import Message, Sink
 from monitor.inputs.push_auth import (
     SECRET_HEADER,
@@ -35,8 +33,10 @@ from monitor.inputs.push_auth import (
     check_shared_secret,
 )
 from monitor.inputs.sns_verify import BadSnsSignature, MalformedSnsMessage, SnsVerifier, confirm_subscription
-from monitor.payloads import dead_letter
+from monitor.intake import jsondoc
+from monitor.intake.payloads import dead_letter
 from monitor.store.base import Store
+from monitor.yamlfiles.models import Closed
 
 log = logging.getLogger(__name__)
 CLOUDEVENT_REQUIRED = ("id", "source", "specversion", "type")

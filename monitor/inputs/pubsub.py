@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import Field, model_validator
 
-from monitor.closed import Closed
 from monitor.inputs.base import Message, Sink
+from monitor.yamlfiles.models import Closed
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 100

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from pydantic import Field
 
-from monitor.closed import Closed
+from monitor.yamlfiles.models import Closed
 
 SECRET_HEADER = "X-Monitor-Token"
 GOOGLE_ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})

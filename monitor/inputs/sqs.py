@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from monitor.closed import Closed
 from monitor.inputs.base import Message, Sink
+from monitor.yamlfiles.models import Closed
 
 log = logging.getLogger(__name__)
 ONCE_WAIT_SECONDS = 1

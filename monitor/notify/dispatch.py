@@ -24,10 +24,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.durations import parse_duration
 from monitor.messages import DeliveryResult, Notification
 from monitor.notify.settings import DeliverySettings
 from monitor.store.base import Store, StoredNotification
+from monitor.yamlfiles.durations import parse_duration
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from monitor.alerts import Alert
-from monitor.durations import parse_duration
 from monitor.engine.patterns import Matcher, compile_pattern
 from monitor.notify.settings import (
     DEFAULT_GROUP_BY,
@@ -17,6 +16,7 @@ from monitor.notify.settings import (
     DEFAULT_REPEAT_INTERVAL,
     Route,
 )
+from monitor.yamlfiles.durations import parse_duration
 
 
 def alert_labels(alert: Alert) -> dict[str, Any]:

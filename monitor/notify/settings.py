@@ -10,10 +10,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field
 
-from monitor.closed import Closed
-from monitor.durations import parse_duration
 from monitor.engine.patterns import PatternError, compile_pattern
-from monitor.validation import did_you_mean
+from monitor.yamlfiles.durations import parse_duration
+from monitor.yamlfiles.errors import did_you_mean
+from monitor.yamlfiles.models import Closed
 
 LABEL_PATHS = (
     "rule", "severity", "status", "fingerprint", "tags", "provider", "account", "region",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.cli.payload_files import read_events
 from monitor.engine.fields import (
     CLOSED_VALUES,
     FIELD_PATHS,
@@ -17,8 +18,7 @@ from monitor.engine.fields import (
 from monitor.engine.loader import check_rules
 from monitor.engine.references import References
 from monitor.events import ACTIONS
-from monitor.normalize_files import read_events
-from monitor.validation import did_you_mean
+from monitor.yamlfiles.errors import did_you_mean
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted(str(p) for folder in ("tests/events", "rules/aws/samples", "rules/gcp/samples")

@@ -28,7 +28,7 @@ from google.auth import crypt, jwt
 from monitor import daemon
 from monitor.config import Config
 from monitor.inputs.http import HttpInput, HttpSource
-from monitor.intake import Intake
+from monitor.intake.batches import Intake
 from monitor.store import SqliteStore
 from tests.conftest import load_payload
 from tests.integration.pubsub_emulator import free_port

@@ -28,7 +28,7 @@ from monitor import daemon
 from monitor.config import Config
 from monitor.inputs.base import Message
 from monitor.inputs.pubsub import PubSubInput, PubSubSource
-from monitor.intake import Intake
+from monitor.intake.batches import Intake
 from monitor.store import SqliteStore
 from tests.conftest import load_payload
 from tests.integration.pubsub_emulator import create_topic, pending, publish, pubsub_emulator, subscription_path

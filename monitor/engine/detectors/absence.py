@@ -23,7 +23,6 @@ import orjson
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from monitor.alerts import Alert
-from monitor.durations import parse_duration
 from monitor.engine.detectors.base import DetectorSettings, detectors
 from monitor.engine.detectors.common import (
     Document,
@@ -38,6 +37,7 @@ from monitor.engine.detectors.common import (
 from monitor.engine.model import Rule
 from monitor.engine.state import RuleState
 from monitor.events import Event, format_time
+from monitor.yamlfiles.durations import parse_duration
 
 Expected = str | dict[str, str]
 NEVER = 2**62  # the expiry of a key the detector drops itself, if ever

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from monitor.alerts import Alert
-from monitor.closed import Closed
 from monitor.engine.model import Rule
 from monitor.events import Event
 from monitor.registry import Registry
+from monitor.yamlfiles.models import Closed
 
 
 class DetectorSettings(Closed):

@@ -27,11 +27,11 @@ import orjson
 from pydantic import AfterValidator, Field
 
 from monitor.alerts import Alert, fingerprint
-from monitor.durations import parse_duration
 from monitor.engine.detectors.base import Detector, DetectorSettings
 from monitor.engine.model import Rule
 from monitor.engine.state import RuleState
 from monitor.events import Event, format_time
+from monitor.yamlfiles.durations import parse_duration
 
 log = logging.getLogger("monitor.engine.detectors")
 

@@ -29,7 +29,6 @@ import orjson
 from pydantic import Field
 
 from monitor.alerts import Alert
-from monitor.durations import parse_duration
 from monitor.engine.detectors.base import Detector, DetectorSettings, detectors
 from monitor.engine.detectors.common import (
     Duration,
@@ -44,6 +43,7 @@ from monitor.engine.detectors.common import (
 from monitor.engine.model import Rule
 from monitor.engine.state import RuleState
 from monitor.events import Event, format_time
+from monitor.yamlfiles.durations import parse_duration
 
 
 class NewValueSettings(DetectorSettings):

@@ -19,7 +19,7 @@ from monitor.engine.patterns import compile_pattern
 from monitor.engine.state import CachedState, StateBackend
 from monitor.engine.stateful import StatefulRunner
 from monitor.events import Event, Resource
-from monitor.yamlsource import Location
+from monitor.yamlfiles.source import Location
 
 BASE = datetime(2024, 5, 1, tzinfo=UTC)
 RULE_ID = "r1"

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.alerts import Alert, fingerprint
-from monitor.durations import parse_duration
 from monitor.engine.detectors.base import Detector, detectors
 from monitor.engine.model import Rule
 from monitor.engine.state import CachedState, MemoryBackend, StateBackend
 from monitor.events import Event, Resource
+from monitor.yamlfiles.durations import parse_duration
 
 BASE = datetime(2024, 5, 1, tzinfo=UTC)
 BASE_SECOND = int(BASE.timestamp())

@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from monitor.alerts import Alert
-from monitor.durations import parse_duration
 from monitor.engine.detectors.absence import AbsenceSettings
 from monitor.engine.evaluate import Engine
 from monitor.engine.loader import load_rules
 from monitor.engine.ruletests import fresh_engine, run_test_file
 from monitor.engine.scheduler import Ticker
-from monitor.yamlsource import YamlErrors
+from monitor.yamlfiles.durations import parse_duration
+from monitor.yamlfiles.source import YamlErrors
 from tests.engine.detectors import harness as h
 
 ABSENCE = st.fixed_dictionaries(

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.alerts import Alert
-from monitor.durations import parse_duration
 from monitor.engine.loader import RuleErrors, load_rules
 from monitor.engine.patterns import Matcher, compile_pattern
 from monitor.engine.stateful import StatefulRunner
 from monitor.events import Event, Resource
+from monitor.yamlfiles.durations import parse_duration
 from tests.engine.detectors import harness as h
 
 OPERATIONS = ["A", "B", "AB", "X"]

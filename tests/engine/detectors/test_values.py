@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from monitor.durations import parse_duration
 from monitor.engine.detectors.common import value_text
 from monitor.engine.detectors.values import NewValueSettings
 from monitor.events import Event
+from monitor.yamlfiles.durations import parse_duration
 from tests.engine.detectors import harness as h
 
 KEYS = st.sampled_from(["a", "b"])

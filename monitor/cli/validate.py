@@ -17,7 +17,7 @@ from typing import Any
 from monitor.config import Config, ConfigError, read_config
 from monitor.engine.loader import check_rules, unknown_template
 from monitor.inputs.files import FileInput
-from monitor.yamlsource import Location, Path_, SourceError, YamlDocument
+from monitor.yamlfiles.source import Location, Path_, SourceError, YamlDocument
 
 _ROUTE = re.compile(r"^route (\S+) ")
 

@@ -21,8 +21,8 @@ import pytest
 from monitor.adapters import adapters, normalize
 from monitor.adapters.base import Adapter, AdapterFailed, UnreadablePayload
 from monitor.inputs.base import Message
-from monitor.intake import Intake
-from monitor.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_PAYLOAD_BYTES
+from monitor.intake.batches import Intake
+from monitor.intake.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_PAYLOAD_BYTES
 from monitor.store import SqliteStore
 from tests.conftest import load_payload
 from tests.hostile_payloads import nested, nested_text
@@ -142,7 +142,7 @@ def test_envelopes_nest_twelve_deep_at_most(store: SqliteStore) -> None:
 
 
 def test_events_per_payload_are_limited(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("monitor.payloads.MAX_EVENTS_PER_PAYLOAD", 3)  # each neighbour has three events at most
+    monkeypatch.setattr("monitor.intake.payloads.MAX_EVENTS_PER_PAYLOAD", 3)  # each neighbour has three events at most
     four = {"Records": [*load_payload(DYNAMODB)["Records"], load_payload(EC2)]}
     reason = between_good_neighbours(store, orjson.dumps(four))
     assert reason == "4 events, over the limit of 3 (MAX_EVENTS_PER_PAYLOAD)"
@@ -191,7 +191,7 @@ def buggy_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_adapter_bug_is_labelled_as_such_and_logged_with_its_traceback(
     store: SqliteStore, buggy_adapter: None, caplog: pytest.LogCaptureFixture, buggy: str, reason: str
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="monitor.intake"):
+    with caplog.at_level(logging.WARNING, logger="monitor.intake.batches"):
         assert between_good_neighbours(store, json.dumps({"buggy": buggy})) == reason
     [record] = caplog.records
     assert (record.levelname, record.getMessage()) == ("ERROR", f"dead letter from poison: {reason}")
@@ -202,7 +202,7 @@ def test_a_malformed_payload_is_not_called_an_adapter_failure(caplog: pytest.Log
                                                                store: SqliteStore) -> None:
     payload = load_payload(EC2)
     del payload["detail"]
-    with caplog.at_level(logging.WARNING, logger="monitor.intake"):
+    with caplog.at_level(logging.WARNING, logger="monitor.intake.batches"):
         assert between_good_neighbours(store, orjson.dumps(payload)) == (
             "aws.eventbridge.ec2: malformed payload (KeyError: 'detail')")
     assert [record.levelname for record in caplog.records] == ["WARNING"]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from monitor.adapters.base import AdapterFailed, UnreadablePayload, describe
 from monitor.events import Event
 from monitor.inputs.base import Message
-from monitor.payloads import MAX_REASON_CHARS, dead_letter, read_payload, storable_text
+from monitor.intake.payloads import MAX_REASON_CHARS, dead_letter, read_payload, storable_text
 from monitor.store.base import NewDeadLetter, Store
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.durations import parse_duration
+from monitor.yamlfiles.durations import parse_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86400),

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.yamlsource import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, Location, YamlErrors, load_yaml, load_yaml_file
+from monitor.yamlfiles.source import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_NODES,
+    Location,
+    YamlErrors,
+    load_yaml,
+    load_yaml_file,
+)
 
 
 def test_positions_of_keys_and_values() -> None:

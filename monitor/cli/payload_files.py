@@ -8,7 +8,7 @@ from typing import BinaryIO, TextIO
 from monitor.adapters import UnreadablePayload
 from monitor.events import Event
 from monitor.inputs.files import read_messages
-from monitor.payloads import read_payload, storable_text
+from monitor.intake.payloads import read_payload, storable_text
 
 
 def _events(paths: Iterable[str], err: TextIO, failures: list[str]) -> Iterator[Event]:

@@ -9,7 +9,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from monitor.yamlsource import Path_, SourceError, YamlDocument
+from monitor.yamlfiles.source import Path_, SourceError, YamlDocument
 
 Choices = type[BaseModel] | dict[str, type[BaseModel]] | None
 
