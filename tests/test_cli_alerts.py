@@ -150,7 +150,7 @@ def test_show_an_alert_and_its_messages(setup: tuple[Path, SqliteStore]) -> None
     assert json.loads(output)["notifications"] == [
         {"id": 1, "destination": "chat", "group": {"rule": "s3-bucket-deleted"}, "message": "firing",
          "status": "undelivered", "attempts": 1, "error": "connection refused", "created_at": "2026-03-01T12:02:10Z",
-         "sent_at": None, "next_attempt_at": None, "alerts": [fingerprint]}]
+         "sent_at": None, "next_attempt_at": None, "sent_by": None, "alerts": [fingerprint]}]
 
 
 def test_deliveries_lists_the_notification_log(setup: tuple[Path, SqliteStore]) -> None:
@@ -164,6 +164,20 @@ def test_deliveries_lists_the_notification_log(setup: tuple[Path, SqliteStore]) 
     assert (code, output) == (0, "#1     2026-03-01T12:02:10Z chat firing   pending     attempts=1 next "
                                  "2026-03-01T12:03:20Z: connection refused\n")
     assert run(config, "deliveries", "--status", "delivered") == (0, "")
+
+
+def test_show_and_deliveries_name_the_worker_that_sent_each_message(setup: tuple[Path, SqliteStore]) -> None:
+    config, store = setup
+    store.requeue_undelivered(T0 + 200 * S)
+    Dispatcher(store, Recorder(True), RetryPolicy(max_attempts=1), worker="host-a:4242:beef").run_due(T0 + 200 * S)
+    fingerprint = fp("s3-bucket-deleted", "logs")
+    code, output = run(config, "show", fingerprint)
+    assert (code, output.splitlines()[-1]) == (
+        0, "sent:        #1 2026-03-01T12:02:10Z chat firing delivered after 2 attempt(s) by host-a:4242:beef")
+    code, output = run(config, "show", fingerprint, "--format", "json")
+    assert [m["sent_by"] for m in json.loads(output)["notifications"]] == ["host-a:4242:beef"]
+    assert run(config, "deliveries", "--limit", "2") == (0, "".join(
+        f"#{n:<5} 2026-03-01T12:02:10Z chat firing   delivered   attempts=2 by=host-a:4242:beef\n" for n in (1, 2)))
 
 
 def test_show_an_unknown_fingerprint(setup: tuple[Path, SqliteStore]) -> None:

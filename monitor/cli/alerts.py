@@ -105,8 +105,10 @@ def show(config_path: str | None, fingerprint: str, fmt: str) -> None:
         error = f" ({stored.last_error})" if stored.last_error else ""
         next_at = (f", next attempt {_format(stored.next_attempt_at)}"
                    if stored.status == "pending" and stored.next_attempt_at else "")
+        by = f" by {stored.sent_by}" if stored.sent_by else ""
         click.echo(f"{'sent:':<12} #{stored.id} {format_time(stored.created_at)} {stored.notification.destination} "
-                   f"{stored.notification.status} {stored.status} after {stored.attempts} attempt(s){next_at}{error}")
+                   f"{stored.notification.status} {stored.status} after {stored.attempts} attempt(s){by}{next_at}"
+                   f"{error}")
 
 
 @alerts.command()
@@ -170,13 +172,15 @@ def expire(config_path: str | None, silence_id: int) -> None:
 def retry(config_path: str | None) -> None:
     """Send the undelivered notifications now, as they were first rendered: those the daemon gave up on and
     those waiting for their next attempt."""
+    from monitor.alerting import worker_name
     from monitor.notify.dispatch import Dispatcher, RetryPolicy
     from monitor.store import open_store
 
     config = _config(config_path)
     store = open_store(config.state_url())
     store.requeue_undelivered(_now())
-    retried = Dispatcher(store, _deliver_for(config), RetryPolicy.from_settings(config.delivery)).run_due()
+    retried = Dispatcher(store, _deliver_for(config), RetryPolicy.from_settings(config.delivery),
+                         worker=worker_name()).run_due()
     failed = [(stored, result) for stored, result in retried if not result.delivered]
     for stored, result in failed:
         message = stored.notification
@@ -200,7 +204,8 @@ def _deliver_for(config: Any) -> Callable[[list[Notification]], list[DeliveryRes
 @click.option("--limit", type=click.IntRange(min=1))
 @FORMAT
 def deliveries(config_path: str | None, status: str | None, limit: int | None, fmt: str) -> None:
-    """The notification log: every message, its delivery status, attempts, next attempt and last error."""
+    """The notification log: every message, its delivery status, attempts, the worker that last claimed or sent
+    it, next attempt and last error."""
     found = _store(config_path).notifications(status=status, limit=limit)
     if fmt == "json":
         _json_lines(_delivery_record(stored) for stored in found)
@@ -209,8 +214,10 @@ def deliveries(config_path: str | None, status: str | None, limit: int | None, f
         record = _delivery_record(stored)
         next_at = f" next {record['next_attempt_at']}" if stored.status == "pending" else ""
         error = f": {stored.last_error}" if stored.last_error and stored.status != "delivered" else ""
+        by = f" by={stored.sent_by}" if stored.sent_by else ""
         click.echo(f"#{stored.id:<5} {record['created_at']} {stored.notification.destination} "
-                   f"{stored.notification.status:<8} {stored.status:<11} attempts={stored.attempts}{next_at}{error}")
+                   f"{stored.notification.status:<8} {stored.status:<11} attempts={stored.attempts}{by}{next_at}"
+                   f"{error}")
 
 
 def _delivery_record(stored: StoredNotification) -> dict[str, Any]:
@@ -220,7 +227,7 @@ def _delivery_record(stored: StoredNotification) -> dict[str, Any]:
             "created_at": _format(stored.created_at),
             "sent_at": _format(stored.sent_at) if stored.sent_at else None,
             "next_attempt_at": _format(stored.next_attempt_at) if stored.next_attempt_at else None,
-            "alerts": [alert.fingerprint for alert in message.alerts]}
+            "sent_by": stored.sent_by or None, "alerts": [alert.fingerprint for alert in message.alerts]}
 
 
 def _format(value: datetime) -> str:

@@ -104,7 +104,8 @@ class Dispatcher:
         """Send every message due now, once, each destination on its own lane; record each outcome and when to
         try again. With ``wait=False`` (the daemon) it returns at once, the sends going on in their lanes."""
         started = now or self.clock()
-        claimed = self.store.claim_notifications(started, started + timedelta(seconds=self.policy.lease))
+        claimed = self.store.claim_notifications(started, started + timedelta(seconds=self.policy.lease),
+                                                 worker=self.worker)
         by_destination: dict[str, list[StoredNotification]] = {}
         for stored in claimed:
             by_destination.setdefault(stored.notification.destination, []).append(stored)
@@ -148,7 +149,7 @@ class Dispatcher:
             finished = down_at or self.clock()
             counted = result if result.delivered or result.attempts else replace(result, attempts=1)
             retry_at = self.policy.next_attempt(stored.attempts + counted.attempts, counted, finished)
-            self.store.record_attempts([(stored.id, counted, retry_at)], finished)
+            self.store.record_attempts([(stored.id, counted, retry_at)], finished, worker=self.worker)
             self._log(stored, counted, retry_at)
             if down is None and not result.delivered and result.attempts and not result.permanent:
                 down, down_at = result, finished

@@ -117,6 +117,7 @@ class StoredNotification:
     created_at: datetime
     sent_at: datetime | None
     next_attempt_at: datetime | None = None
+    sent_by: str = ""  # the worker (host:pid:tag) that last claimed or attempted it; "" before any, or if unnamed
 
 
 class EventLog(Protocol):
@@ -206,15 +207,22 @@ class AlertBook(Protocol):
 
     def set_alert_status(self, fingerprint: str, status: str, now: datetime) -> None: ...
 
-    def claim_notifications(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[StoredNotification]:
+    def claim_notifications(
+        self, now: datetime, lease_until: datetime, limit: int = 100, *, worker: str = "",
+    ) -> list[StoredNotification]:
         """Take the pending messages due at ``now`` for sending, oldest first: each is leased until
         ``lease_until`` so that no other worker sends it meanwhile (a worker that dies leaves it to be taken
         again when the lease ends). Of several pending messages of one destination and group only the newest
-        is taken; the older ones are superseded (the newer one says everything they said)."""
+        is taken; the older ones are superseded (the newer one says everything they said).
+
+        Each message taken records ``worker`` as its ``sent_by`` (returned so too)."""
         ...
 
-    def record_attempts(self, outcomes: Sequence[tuple[int, DeliveryResult, datetime | None]], now: datetime) -> None:
-        """The outcome of sending claimed messages: (id, result, when to try again, or None for never).
+    def record_attempts(
+        self, outcomes: Sequence[tuple[int, DeliveryResult, datetime | None]], now: datetime, *, worker: str = "",
+    ) -> None:
+        """The outcome of sending claimed messages: (id, result, when to try again, or None for never), each
+        attempted by ``worker``, which becomes its ``sent_by``.
 
         A delivered message supersedes the older undelivered ones of its destination and group."""
         ...

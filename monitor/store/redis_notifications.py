@@ -28,12 +28,12 @@ from monitor.store.redis_client import TIME_LUA, RedisPart, blob, number, text
 from monitor.store.sqlite_alerts import notification_from_dict, notification_to_dict
 
 FIELDS = ("id", "status", "attempts", "last_error", "payload", "created_at", "sent_at", "next_attempt_at",
-          "sent_to")
+          "sent_to", "sent_by")
 
 MESSAGES_LUA = TIME_LUA + """
 local p = ARGV[1]
 local FIELDS = {'id', 'status', 'attempts', 'last_error', 'payload', 'created_at', 'sent_at', 'next_attempt_at',
-                'sent_to'}
+                'sent_to', 'sent_by'}
 local function msg(id) return p .. 'n:msg:' .. id end
 local function set_due(id, due)
   local old = redis.call('HGET', msg(id), 'due')
@@ -61,7 +61,7 @@ local function insert(nid, key, created_at, payload, fingerprints)
   redis.call('HSET', p .. 'n:nids', nid, id)
   redis.call('HSET', msg(id), 'id', id, 'nid', nid, 'key', key, 'status', 'pending', 'attempts', 0,
              'last_error', '', 'payload', payload, 'created_at', created_at, 'sent_at', '',
-             'next_attempt_at', created_at, 'claimed_until', '', 'sent_to', '[]', 'due', '')
+             'next_attempt_at', created_at, 'claimed_until', '', 'sent_to', '[]', 'sent_by', '', 'due', '')
   redis.call('ZADD', p .. 'n:ids', id, id)
   redis.call('ZADD', p .. 'n:status:pending', id, id)
   redis.call('ZADD', p .. 'n:open:' .. key, id, id)
@@ -71,7 +71,7 @@ end
 """
 
 CLAIM = MESSAGES_LUA + """
-local now, lease_until, limit = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local now, lease_until, limit, worker = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local ids = {}
 for _, member in ipairs(redis.call('ZRANGEBYLEX', p .. 'n:due', '-', '(' .. now .. '~')) do
   ids[#ids + 1] = tonumber(string.sub(member, 29))
@@ -87,7 +87,7 @@ for i, id in ipairs(ids) do
   if newest[keys[i]] ~= id then
     supersede(id)
   elseif #taken < limit then
-    redis.call('HSET', msg(id), 'claimed_until', lease_until)
+    redis.call('HSET', msg(id), 'claimed_until', lease_until, 'sent_by', worker)
     set_due(id, later(redis.call('HGET', msg(id), 'next_attempt_at'), lease_until))
     taken[#taken + 1] = redis.call('HMGET', msg(id), unpack(FIELDS))
   end
@@ -96,7 +96,7 @@ return taken
 """
 
 RECORD_ATTEMPTS = MESSAGES_LUA + """
-local now, i = ARGV[2], 3
+local now, worker, i = ARGV[2], ARGV[3], 4
 while i <= #ARGV do
   local id, delivered, attempts, err, retry_at, sent_to = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
                                                           ARGV[i + 4], ARGV[i + 5]
@@ -109,7 +109,7 @@ while i <= #ARGV do
     set_status(id, status)
     redis.call('HINCRBY', msg(id), 'attempts', attempts)
     redis.call('HSET', msg(id), 'last_error', err, 'sent_at', delivered == '1' and now or '',
-               'next_attempt_at', retry_at, 'claimed_until', '', 'sent_to', sent_to)
+               'next_attempt_at', retry_at, 'claimed_until', '', 'sent_to', sent_to, 'sent_by', worker)
     if status == 'pending' then set_due(id, retry_at) end
     if status == 'delivered' then
       local key = redis.call('HGET', msg(id), 'key')
@@ -153,12 +153,16 @@ def notification_args(notifications: Sequence[NewNotification]) -> list[str | by
 
 
 class RedisNotifications(RedisPart):
-    def claim_notifications(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[StoredNotification]:
-        rows = self.run(CLAIM, [sortable_time(now), sortable_time(lease_until), limit])
+    def claim_notifications(
+        self, now: datetime, lease_until: datetime, limit: int = 100, *, worker: str = "",
+    ) -> list[StoredNotification]:
+        rows = self.run(CLAIM, [sortable_time(now), sortable_time(lease_until), limit, worker])
         return [_stored(row) for row in rows]
 
-    def record_attempts(self, outcomes: Sequence[tuple[int, DeliveryResult, datetime | None]], now: datetime) -> None:
-        args: list[str | bytes | int] = [sortable_time(now)]
+    def record_attempts(
+        self, outcomes: Sequence[tuple[int, DeliveryResult, datetime | None]], now: datetime, *, worker: str = "",
+    ) -> None:
+        args: list[str | bytes | int] = [sortable_time(now), worker]
         for row_id, result, retry_at in outcomes:
             args += [row_id, "1" if result.delivered else "0", result.attempts, result.error,
                      sortable_time(retry_at) if retry_at is not None else "",
@@ -195,9 +199,9 @@ class RedisNotifications(RedisPart):
 
 
 def _stored(row: Sequence[bytes | None]) -> StoredNotification:
-    row_id, status, attempts, last_error, payload, created_at, sent_at, next_attempt_at, sent_to = (
+    row_id, status, attempts, last_error, payload, created_at, sent_at, next_attempt_at, sent_to, sent_by = (
         text(value) or "" for value in row)
     notification = replace(notification_from_dict(orjson.loads(payload)), sent_to=tuple(orjson.loads(sent_to)))
     return StoredNotification(int(row_id), notification, status, int(attempts), last_error, parse_time(created_at),
                               parse_time(sent_at) if sent_at else None,
-                              parse_time(next_attempt_at) if next_attempt_at else None)
+                              parse_time(next_attempt_at) if next_attempt_at else None, sent_by)

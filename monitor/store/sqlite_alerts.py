@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS notifications (
     nid TEXT,
     next_attempt_at TEXT,
     claimed_until TEXT,
-    sent_to TEXT NOT NULL DEFAULT '[]'
+    sent_to TEXT NOT NULL DEFAULT '[]',
+    sent_by TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS notifications_status ON notifications (status, id);
 CREATE INDEX IF NOT EXISTS notifications_key ON notifications (key, id);
@@ -76,10 +77,11 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 _ALERT_COLUMNS = "fingerprint, rule, status, severity, first_seen, last_seen, count, event_ids, body, updated_at"
 _ALERT_ASSIGNMENTS = ", ".join(f"{column.strip()} = ?" for column in _ALERT_COLUMNS.split(","))
-_NOTIFICATION_COLUMNS = "id, status, attempts, last_error, payload, created_at, sent_at, next_attempt_at, sent_to"
+_NOTIFICATION_COLUMNS = ("id, status, attempts, last_error, payload, created_at, sent_at, next_attempt_at, sent_to,"
+                         " sent_by")
 # Columns a database of the previous release lacks, added when it is opened (its history stays as it was).
 _ADDED_NOTIFICATION_COLUMNS = {"nid": "TEXT", "next_attempt_at": "TEXT", "claimed_until": "TEXT",
-                               "sent_to": "TEXT NOT NULL DEFAULT '[]'"}
+                               "sent_to": "TEXT NOT NULL DEFAULT '[]'", "sent_by": "TEXT NOT NULL DEFAULT ''"}
 # A message due now (for claim_notifications), and a newer one of its destination and group due too.
 _DUE = "status = 'pending' AND next_attempt_at <= :now AND (claimed_until IS NULL OR claimed_until <= :now)"
 _NEWER_DUE = ("SELECT 1 FROM notifications AS newer WHERE newer.key = notifications.key"
@@ -236,29 +238,33 @@ class SqliteAlerts:
                 db.executemany("INSERT INTO notification_alerts (notification_id, fingerprint) VALUES (?, ?)",
                                [(cursor.lastrowid, a.fingerprint) for a in message.alerts])
 
-    def claim_notifications(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[StoredNotification]:
+    def claim_notifications(
+        self, now: datetime, lease_until: datetime, limit: int = 100, *, worker: str = "",
+    ) -> list[StoredNotification]:
         stamp = sortable_time(now)
         with self._transaction() as db:
             db.execute(f"UPDATE notifications SET status = 'superseded' WHERE {_DUE} AND EXISTS ({_NEWER_DUE})",
                        {"now": stamp})
             taken = db.execute(f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE {_DUE} ORDER BY id"
                                " LIMIT :limit", {"now": stamp, "limit": limit}).fetchall()
-            db.executemany("UPDATE notifications SET claimed_until = ? WHERE id = ?",
-                           [(sortable_time(lease_until), row[0]) for row in taken])
-        return [self._stored(row) for row in taken]
+            db.executemany("UPDATE notifications SET claimed_until = ?, sent_by = ? WHERE id = ?",
+                           [(sortable_time(lease_until), worker, row[0]) for row in taken])
+        return [replace(self._stored(row), sent_by=worker) for row in taken]
 
-    def record_attempts(self, outcomes: Sequence[tuple[int, DeliveryResult, datetime | None]], now: datetime) -> None:
+    def record_attempts(
+        self, outcomes: Sequence[tuple[int, DeliveryResult, datetime | None]], now: datetime, *, worker: str = "",
+    ) -> None:
         with self._transaction() as db:
             for row_id, result, retry_at in outcomes:
                 status = "delivered" if result.delivered else ("pending" if retry_at is not None else "undelivered")
                 db.execute(
                     "UPDATE notifications SET status = CASE WHEN status = 'superseded' AND ? = 0 THEN status"
                     " ELSE ? END, attempts = attempts + ?, last_error = ?, sent_at = ?, next_attempt_at = ?,"
-                    " claimed_until = NULL, sent_to = ? WHERE id = ?",
+                    " claimed_until = NULL, sent_to = ?, sent_by = ? WHERE id = ?",
                     (int(result.delivered), status, result.attempts, result.error,
                      sortable_time(now) if result.delivered else None,
                      sortable_time(retry_at) if retry_at is not None else None,
-                     orjson.dumps(list(result.accepted)).decode(), row_id),
+                     orjson.dumps(list(result.accepted)).decode(), worker, row_id),
                 )
                 if result.delivered:
                     key = db.execute("SELECT key FROM notifications WHERE id = ?", (row_id,)).fetchone()
@@ -289,7 +295,8 @@ class SqliteAlerts:
         body = notification_from_dict(orjson.loads(unpack(row[4])))
         notification = replace(body, sent_to=tuple(orjson.loads(row[8])))
         return StoredNotification(row[0], notification, row[1], row[2], row[3], parse_time(row[5]),
-                                  parse_time(row[6]) if row[6] else None, parse_time(row[7]) if row[7] else None)
+                                  parse_time(row[6]) if row[6] else None, parse_time(row[7]) if row[7] else None,
+                                  row[9])
 
     def notifications(
         self, *, status: str | None = None, fingerprint: str | None = None, limit: int | None = None
