@@ -49,7 +49,7 @@ from monitor.engine.evaluate import Engine
 from monitor.engine.loader import load_rules
 from monitor.events import Event
 from monitor.store import SqliteStore
-from monitor.store.base import NewDeadLetter
+from monitor.store.base import NewDeadLetter, StoredEvent
 from tests.notify.receivers import HttpReceiver, free_port
 
 REGION = "us-east-1"
@@ -82,11 +82,11 @@ class TimedStore(SqliteStore):
         super().__init__(path)
         self.recorded_at: dict[str, float] = {}
 
-    def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[Event]:
+    def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[StoredEvent]:
         new = super().record(events, dead_letters)
         now = time.monotonic()
-        for event in new:
-            self.recorded_at.setdefault(event.resource.id, now)
+        for stored in new:
+            self.recorded_at.setdefault(stored.event.resource.id, now)
         return new
 
 

@@ -29,10 +29,10 @@ from monitor.engine.evaluate import Engine
 from monitor.engine.loader import LoadedRule, load_rules
 from monitor.engine.state import CachedState
 from monitor.engine.stateful import StatefulRunner
-from monitor.events import Event
 from monitor.notify.dispatch import Deliver, Dispatcher, RetryPolicy
 from monitor.notify.pipeline import AlertPipeline
-from monitor.store.base import StateConflict, Store
+from monitor.observe.hooks import IGNORE, Observer
+from monitor.store.base import StateConflict, Store, StoredEvent
 
 log = logging.getLogger(__name__)
 READ_BATCH = 1000
@@ -50,6 +50,8 @@ class Alerting:
     """``build`` makes the engine and pipeline over a state cache (again, whenever the state must be reloaded);
     ``dispatcher`` sends the queued messages; with ``printer`` instead (``--dry-run``) they are printed and never
     enter the notification log."""
+
+    observer: Observer = IGNORE  # metrics and health (monitor.observe), set by the daemon
 
     def __init__(self, build: Build, store: Store, dispatcher: Dispatcher | None = None,
                  printer: Deliver | None = None, worker: str | None = None) -> None:
@@ -79,13 +81,20 @@ class Alerting:
         policy = RetryPolicy.from_settings(config.delivery)
         return cls(build, store, Dispatcher(store, build_deliver(config), policy, worker=worker), worker=worker)
 
-    def on_events(self, _events: Sequence[Event]) -> None:
-        """The intake recorded a batch: evaluate everything in the log past this consumer's position.
+    def on_events(self, recorded: Sequence[StoredEvent]) -> None:
+        """The intake recorded a batch: evaluate it, from memory when it follows this consumer's position
+        directly (nothing another writer recorded lies before or inside it), else from the log.
 
         The batch is durable already, so a failure here must not make its source deliver it again: it is
         logged, and the next tick reads on from the position the state was last written with."""
         try:
-            self.catch_up()
+            with self._lock:
+                if not self._lead():
+                    return
+                if _follows(self.position, recorded):
+                    self._evaluate(list(recorded))
+                else:
+                    self._catch_up()
         except Exception:
             log.exception("%s could not evaluate the batch just recorded; the next tick tries again", self.worker)
 
@@ -98,6 +107,7 @@ class Alerting:
         """Time passes: catch up with what other daemons recorded, let stateful rules expire or raise, and
         queue the groups that are due."""
         now = now or datetime.now(UTC)
+        self.observer.ticked()
         with self._lock:
             if not self._lead(now):
                 return
@@ -106,7 +116,7 @@ class Alerting:
             lateness = timedelta(seconds=self.engine.runner.watermark.lateness)
             alerts = self.engine.advance(now - lateness)
             if alerts:
-                self.pipeline.submit(alerts, now)
+                self.observer.alerts(alerts, self.pipeline.submit(alerts, now))
             self.pipeline.tick(now)
             self._commit()
 
@@ -165,16 +175,16 @@ class Alerting:
         self.position = int(saved) if saved else self.store.last_offset()
 
     def _catch_up(self) -> None:
-        while True:
-            batch = list(self.store.read_events(after=self.position, limit=READ_BATCH))
-            if not batch:
-                return
-            alerts = self.engine.alerts([stored.event for stored in batch])
-            if alerts:
-                self.pipeline.submit(alerts)
-            self.position = batch[-1].offset
-            self.pipeline.tick()  # a group due now (group_wait: 0s) is queued now, not on the next tick
-            self._commit()  # on a conflict the position is the store's again, and the loop reads on from there
+        while batch := list(self.store.read_events(after=self.position, limit=READ_BATCH)):
+            self._evaluate(batch)  # on a conflict the position is the store's again, and the loop reads on from there
+
+    def _evaluate(self, batch: list[StoredEvent]) -> None:
+        alerts = self.engine.alerts([stored.event for stored in batch])
+        if alerts:
+            self.observer.alerts(alerts, self.pipeline.submit(alerts))
+        self.position = batch[-1].offset
+        self.pipeline.tick()  # a group due now (group_wait: 0s) is queued now, not on the next tick
+        self._commit()
 
     def _commit(self) -> bool:
         """State, groups, position and the messages they decided, in one conditional write; then wake the
@@ -193,6 +203,11 @@ class Alerting:
         if queued and self.dispatcher is not None:
             self.dispatcher.wake.set()
         return True
+
+
+def _follows(position: int, recorded: Sequence[StoredEvent]) -> bool:
+    """Whether ``recorded`` is exactly the log after ``position``: its offsets run on from it without a gap."""
+    return bool(recorded) and all(stored.offset == position + n for n, stored in enumerate(recorded, 1))
 
 
 def _alive(pid: int) -> bool:

@@ -21,8 +21,8 @@ def event(n: int, minutes: int = 0) -> Event:
 
 def test_an_event_id_is_recorded_once(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path}/s.db")
-    assert [e.id for e in store.record([event(1), event(2), event(1)])] == ["e1", "e2"]
-    assert [e.id for e in store.record([event(2), event(3)])] == ["e3"]
+    assert [e.event.id for e in store.record([event(1), event(2), event(1)])] == ["e1", "e2"]
+    assert [e.event.id for e in store.record([event(2), event(3)])] == ["e3"]
     assert [s.event.id for s in store.read_events()] == ["e1", "e2", "e3"]
 
 

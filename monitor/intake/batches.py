@@ -13,17 +13,20 @@ from monitor.adapters.base import AdapterFailed, UnreadablePayload, describe
 from monitor.events import Event
 from monitor.inputs.base import Message
 from monitor.intake.payloads import MAX_REASON_CHARS, dead_letter, read_payload, storable_text
-from monitor.store.base import NewDeadLetter, Store
+from monitor.observe.hooks import IGNORE, Observer
+from monitor.store.base import NewDeadLetter, Store, StoredEvent
 
 log = logging.getLogger(__name__)
 
 
 class Intake:
-    """The sink every input feeds; ``on_new_events`` sees each newly recorded event once."""
+    """The sink every input feeds; ``on_new_events`` sees each newly recorded event once, with its offset."""
 
-    def __init__(self, store: Store, on_new_events: Callable[[list[Event]], None] | None = None) -> None:
+    def __init__(self, store: Store, on_new_events: Callable[[list[StoredEvent]], None] | None = None,
+                 observer: Observer = IGNORE) -> None:
         self.store = store
         self.on_new_events = on_new_events
+        self.observer = observer  # metrics and health (monitor.observe)
         self.recorded = 0
         self.duplicates = 0
         self.dead = 0
@@ -45,6 +48,7 @@ class Intake:
         self.recorded += len(new)
         self.duplicates += len(events) - len(new)
         self.dead += len(dead)
+        self.observer.batch(messages, len(events), new, dead)
         if new and self.on_new_events:
             self.on_new_events(new)
 

@@ -162,7 +162,8 @@ class _Group:
     def document(self) -> dict[str, Any]:
         return {
             "route": self.route.id, "values": self.values, "created_at": format_time(self.created_at),
-            "members": {fp: [m.status, m.count, format_time(m.last_seen)] for fp, m in self.members.items()},
+            # epoch seconds: a group of thousands of members is written often, and parse_time reads both forms
+            "members": {fp: [m.status, m.count, m.last_seen.timestamp()] for fp, m in self.members.items()},
             "notified": sorted(self.notified), "changed_at": _time_or_none(self.changed_at),
             "last_sent": _time_or_none(self.last_sent), "repeats": self.repeats, "sent": self.sent,
         }
@@ -211,6 +212,7 @@ class Grouper:
         self.state = state if state is not None else MemoryGroupState()
         self.load = load
         self._groups: dict[str, _Group] = {}
+        self._unsaved: set[str] = set()  # keys of groups changed since they were last put into ``state``
         by_id = {route.id: route for route in routes}
         for key in list(self.state.keys()):
             doc = self.state.get(key)
@@ -235,7 +237,14 @@ class Grouper:
             group.notified.add(alert.fingerprint)
         if group.update(alert) and group.changed_at is None:
             group.changed_at = now
-        self._save(group)
+        self._unsaved.add(key)
+
+    def save(self) -> None:
+        """Put the groups changed by ``add`` into the state, each once however many alerts it took."""
+        for key in self._unsaved:
+            if (group := self._groups.get(key)) is not None:
+                self._save(group)
+        self._unsaved.clear()
 
     def flush(self, now: datetime) -> list[tuple[str, Notification]]:
         """The messages due at ``now``, each with its id."""
@@ -255,6 +264,7 @@ class Grouper:
         return len(self._groups)
 
     def _emit(self, groups: list[_Group], now: datetime) -> list[tuple[str, Notification]]:
+        self.save()
         sent = []
         for group in groups:
             notification = group.emit(now, self.load)

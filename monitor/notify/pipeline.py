@@ -117,6 +117,7 @@ class AlertPipeline:
             else:
                 self._muted.discard(update.alert.fingerprint)
             self._group(update, now)
+        self.grouper.save()
         self._commit()
         return [update.alert for update in updates]
 

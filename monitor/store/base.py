@@ -121,10 +121,11 @@ class StoredNotification:
 
 
 class EventLog(Protocol):
-    def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[Event]:
+    def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[StoredEvent]:
         """Append events and dead letters durably, in one transaction.
 
-        Returns the events that were new: an id already in the log is not recorded (or processed) twice.
+        Returns the events that were new, in log order with the offsets they got (so a consumer can take them
+        from memory): an id already in the log is not recorded (or processed) twice.
         """
         ...
 

@@ -29,7 +29,7 @@ local function each_chunk(values, command, key)
     redis.call(command, key, unpack(values, start, math.min(start + CHUNK - 1, #values)))
   end
 end
-local fresh, taken = {}, {}
+local fresh, taken = {0}, {}  -- the first offset given, then the indexes of the new events
 for start = 1, events, CHUNK do
   local ids = {}
   for index = start, math.min(start + CHUNK - 1, events) do ids[#ids + 1] = ARGV[1 + index * 3] end
@@ -41,10 +41,12 @@ for start = 1, events, CHUNK do
     end
   end
 end
-if #fresh > 0 then
-  local offset = redis.call('INCRBY', p .. 'e:next', #fresh) - #fresh
+if #fresh > 1 then
+  local offset = redis.call('INCRBY', p .. 'e:next', #fresh - 1) - #fresh + 1
+  fresh[1] = offset + 1
   local ids, bodies, log, times = {}, {}, {}, {}
-  for _, index in ipairs(fresh) do
+  for k = 2, #fresh do
+    local index = fresh[k]
     offset = offset + 1
     local id, time, body = ARGV[1 + index * 3], ARGV[2 + index * 3], ARGV[3 + index * 3]
     ids[#ids + 1], ids[#ids + 2] = id, offset
@@ -82,15 +84,16 @@ return 0
 
 
 class RedisEventLog(RedisPart):
-    def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[Event]:
-        now = sortable_time(datetime.now(UTC))
+    def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[StoredEvent]:
+        recorded_at = datetime.now(UTC)
+        now = sortable_time(recorded_at)
         args: list[str | bytes | int] = [now, len(events)]
         for event in events:  # serialized before the script runs: a script has no rollback
             args += [event.id, sortable_time(event.time), event.to_json()]
         args.append(len(dead_letters))
         args += [orjson.dumps([d.source, d.reason, d.payload]) for d in dead_letters]
-        new = self.run(RECORD, args)
-        return [events[int(index) - 1] for index in new]
+        first, *new = self.run(RECORD, args)
+        return [StoredEvent(int(first) + n, recorded_at, events[int(index) - 1]) for n, index in enumerate(new)]
 
     def read_events(
         self, *, after: int = 0, since: datetime | None = None, until: datetime | None = None,

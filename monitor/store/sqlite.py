@@ -57,7 +57,11 @@ class SqliteStore(SqliteAlerts, SqliteDetectorState):
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        # In WAL mode NORMAL survives any crash of the process; only the OS failing can lose the last commits.
+        # The event log's appends sync fully (``record``): its commit is what lets an input acknowledge a
+        # message, and the WAL's sync then covers every commit before it. State, alerts and the notification log
+        # may lose their newest commit to a power cut: the events after the position written are evaluated again.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._open_schema()
 
@@ -97,10 +101,12 @@ class SqliteStore(SqliteAlerts, SqliteDetectorState):
         with self._lock:
             self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
-    def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[Event]:
-        now = sortable_time(datetime.now(UTC))
-        new: list[Event] = []
+    def record(self, events: Sequence[Event], dead_letters: Sequence[NewDeadLetter] = ()) -> list[StoredEvent]:
+        recorded_at = datetime.now(UTC)
+        now = sortable_time(recorded_at)
+        new: list[StoredEvent] = []
         with self._lock:
+            self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for event in events:
@@ -109,7 +115,7 @@ class SqliteStore(SqliteAlerts, SqliteDetectorState):
                         (event.id, sortable_time(event.time), now, pack(event.to_json())),
                     )
                     if cursor.rowcount:
-                        new.append(event)
+                        new.append(StoredEvent(int(cursor.lastrowid or 0), recorded_at, event))
                 self._db.executemany(
                     "INSERT INTO dead_letters (recorded_at, source, reason, payload) VALUES (?, ?, ?, ?)",
                     [(now, d.source, d.reason, d.payload) for d in dead_letters],
@@ -118,6 +124,8 @@ class SqliteStore(SqliteAlerts, SqliteDetectorState):
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._db.execute("PRAGMA synchronous=NORMAL")
         return new
 
     def read_events(

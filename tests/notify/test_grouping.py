@@ -186,6 +186,7 @@ def test_groups_are_taken_up_again_from_their_state_with_their_timers_and_number
     first.add(route(), alert("a"), alert_labels(alert("a")), T0)
     [(first_id, _)] = first.flush(T0 + 30 * S)
     first.add(route(), alert("a", count=2), alert_labels(alert("a", count=2)), T0 + M)
+    first.save()  # what the pipeline does after each batch it groups
     booked = {"a": alert("a", count=2)}
     again = Grouper(state, [route()], load=lambda fps: {fp: booked[fp] for fp in fps if fp in booked})
     assert again.next_due() == T0 + 30 * S + 5 * M  # the interval since the first message holds

@@ -21,10 +21,19 @@ from tests.store.workers import race_processes, race_threads, write_from
 
 
 def test_an_event_id_is_recorded_once_within_a_batch_and_across_batches(store: Store) -> None:
-    assert [e.id for e in store.record([event(1), event(2), event(1)])] == ["e1", "e2"]
-    assert [e.id for e in store.record([event(2), event(3), event(3)])] == ["e3"]
+    assert [e.event.id for e in store.record([event(1), event(2), event(1)])] == ["e1", "e2"]
+    assert [e.event.id for e in store.record([event(2), event(3), event(3)])] == ["e3"]
     assert store.record([event(1), event(2)]) == []
     assert [s.event.id for s in store.read_events()] == ["e1", "e2", "e3"]
+
+
+def test_record_returns_the_new_events_as_the_log_reads_them_back(store: Store) -> None:
+    """What ``record`` returns is what a reader gets: offsets, recorded time and event, in log order (so the
+    consumer of a batch may take it from memory)."""
+    store.record([event(1)])
+    returned = store.record([event(2), event(1), event(3), event(4)])
+    assert [s.event.id for s in returned] == ["e2", "e3", "e4"]
+    assert returned == list(store.read_events(after=returned[0].offset - 1))
 
 
 def test_offsets_follow_log_order_and_last_offset_names_the_newest(store: Store) -> None:

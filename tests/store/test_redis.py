@@ -54,7 +54,7 @@ def test_another_prefix_is_another_state(redis_server: RedisServer, client: redi
     try:
         first.record([event(1)])
         assert list(second.read_events()) == [] and second.last_offset() == 0
-        assert [e.id for e in second.record([event(1)])] == ["e1"]
+        assert [e.event.id for e in second.record([event(1)])] == ["e1"]
     finally:
         first.close()
         second.close()
