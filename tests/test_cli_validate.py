@@ -3,6 +3,7 @@ located; hostile files refused; no secret in its output or logs."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from monitor.cli import main
 from monitor.engine.fields import RESOURCE_KINDS
 
+LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d ")  # the logs at DEBUG, secrets checked below
 RULE = "rules:\n  - {id: a, title: A, severity: low, match: {operation: [X]}}\n"
 
 
@@ -48,7 +50,7 @@ def test_an_invalid_destination_url_is_named_masked_even_at_debug(tmp_path: Path
     code, output = validate("--config", str(config), str(tmp_path / "r.yaml"), env={"HOOK": url})
     scheme = url.split("://", maxsplit=1)[0]
     assert code == 1
-    assert output.splitlines() == [
+    assert [line for line in output.splitlines() if not LOG_LINE.match(line)] == [
         f"{config}:2:11: destination inline: URL 1 ({scheme}://...) is not a valid Apprise URL",
         f"{config}:3:13: destination from_env: URL 1 ({scheme}://...) is not a valid Apprise URL",
         "Error: 2 error(s)",
@@ -81,10 +83,10 @@ def test_what_the_config_names_is_checked_and_located_in_one_run(tmp_path: Path)
     assert code == 1
     assert output.splitlines() == [
         f"{config}:1:16: rules path {tmp_path}/more-rules not found",
+        f"{config}:2:12: templates folder {tmp_path}/my-templates not found",
         f"{config}:4:24: input file {tmp_path}/events.jsonl not found",
         f"{config}:11:48: route routes.0 sends to 'pager', which is not under 'destinations:' (known: chat)",
         f"{config}:12:30: route routes.1.0 sends to 'mail', which is not under 'destinations:' (known: chat)",
-        f"{config}:2:12: templates folder {tmp_path}/my-templates not found",
         "Error: 5 error(s)",
     ]
 
@@ -106,8 +108,7 @@ def test_an_invalid_config_still_has_its_rules_checked(tmp_path: Path) -> None:
 def test_no_rule_loaded_is_a_warning(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     code, output = validate(str(tmp_path / "empty"))
-    assert (code, output.splitlines()) == (0, [
-        f"warning: no rule loaded from {tmp_path}/empty", f"ok: 0 rules in {tmp_path}/empty"])
+    assert (code, output.splitlines()) == (0, [f"warning: no rule loaded from {tmp_path}/empty"])
 
 
 def test_a_rule_path_given_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
@@ -139,8 +140,8 @@ def test_a_template_name_that_does_not_exist_is_an_error_not_a_silent_fallback(t
     code, output = validate("--config", str(config))
     assert code == 1
     assert output.splitlines() == [
-        f"{tmp_path}/r.yaml:2:81: unknown template 'oncal' (did you mean 'oncall'?); known: default, oncall",
         f"{config}:4:51: unknown template 'defualt' (did you mean 'default'?); known: default, oncall",
+        f"{tmp_path}/r.yaml:2:81: unknown template 'oncal' (did you mean 'oncall'?); known: default, oncall",
         "Error: 2 error(s)",
     ]
 

@@ -106,16 +106,9 @@ def _rule_paths(paths: tuple[str, ...], config_path: str | None) -> list[str]:
 @click.argument("paths", nargs=-1)
 def validate(config_path: str | None, paths: tuple[str, ...]) -> None:
     """Check the config, rules, templates and what the config names; every error as file:line:col: message."""
-    from monitor.cli.validate import validate as check_everything
+    from monitor.cli.validate import run as check_everything
 
-    result = check_everything(config_path, paths)
-    for line in result.errors:
-        click.echo(line, err=True)
-    for line in result.warnings:
-        click.echo(f"warning: {line}", err=True)
-    if result.errors:
-        raise click.ClickException(f"{len(result.errors)} error(s)")
-    click.echo(f"ok: {result.rules} rules in {', '.join(result.rule_paths)}")
+    check_everything(config_path, paths)
 
 
 @main.command()

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from monitor.alerts import SEVERITIES, STATUSES
 from monitor.engine.references import LIST_KEY, MACRO_KEY, References
 from monitor.events import ACTIONS, OUTCOMES, PROVIDERS, Actor, Event, Resource
 from monitor.yamlfiles.errors import did_you_mean
@@ -51,6 +52,37 @@ CLOSED_VALUES: dict[str, tuple[str, frozenset[str]]] = {
     "resource.kind": ("resource kind", RESOURCE_KINDS),
 }
 _OPEN_ENDED = frozenset({"resource.kind"})  # an unknown value without a close match is a warning
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What patterns of one kind match: top-level fields, the fields of object fields, open fields (any path
+    below them), and the closed values of some fields (dotted path -> (what it is called, the values))."""
+
+    top: tuple[str, ...]
+    objects: Mapping[str, tuple[str, ...]]
+    open: frozenset[str]
+    closed: Mapping[str, tuple[str, frozenset[str]]]
+    noun: str = "event fields"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(path for name in self.top for path in (
+            [f"{name}.{part}" for part in self.objects[name]] if name in self.objects else [name]))
+
+    def listing(self) -> str:
+        return ", ".join((*self.paths, *(f"{name}.*" for name in sorted(self.open))))
+
+
+EVENTS = Schema(EVENT_FIELDS, OBJECT_FIELDS, OPEN_FIELDS, CLOSED_VALUES)
+# Routes, inhibition rules and silences match an alert's labels (monitor.notify.routing.alert_labels).
+LABELS = Schema(
+    ("rule", "severity", "status", "fingerprint", "tags", "provider", "account", "region", "resource"),
+    {"resource": OBJECT_FIELDS["resource"]}, frozenset(),
+    {"severity": ("severity", frozenset(SEVERITIES)), "status": ("status", frozenset(STATUSES)),
+     "provider": CLOSED_VALUES["provider"], "resource.kind": CLOSED_VALUES["resource.kind"]},
+    "labels",
+)
 
 
 @dataclass(frozen=True)
@@ -102,8 +134,9 @@ class _Where:
 class PatternChecker:
     """Field names and closed values of rule patterns, read through macros and lists before they expand."""
 
-    def __init__(self, references: References) -> None:
+    def __init__(self, references: References, schema: Schema = EVENTS) -> None:
         self.references = references
+        self.schema = schema
         self.issues: list[Issue] = []
 
     def check(self, pattern: Mapping[str, Any], path: Path_) -> list[Issue]:
@@ -133,22 +166,25 @@ class PatternChecker:
                 self._object(body, path, _Where(where.scope, f" (in macro {name!r})", (*where.macros, name), anchor))
 
     def _field(self, field: str, value: Any, path: Path_, where: _Where) -> None:
-        if field.partition(".")[0] in OPEN_FIELDS:
+        schema, objects = self.schema, self.schema.objects
+        if field.partition(".")[0] in schema.open:
             return
-        if field not in FIELD_PATHS and field not in OBJECT_FIELDS:
-            level = [f"{where.scope}.{name}" for name in OBJECT_FIELDS[where.scope]] if where.scope else EVENT_FIELDS
-            self.issues.append(Issue(where.at(path), unknown_field(field, level) + where.via, key=True))
-        elif field in OBJECT_FIELDS:
+        if field not in schema.paths and field not in objects:
+            level = [f"{where.scope}.{name}" for name in objects[where.scope]] if where.scope else schema.top
+            hint = did_you_mean(field, level) or f"; {schema.noun}: {schema.listing()}"
+            message = f"unknown field {field!r}{hint}"
+            self.issues.append(Issue(where.at(path), message + where.via, key=True))
+        elif field in objects:
             if isinstance(value, Mapping):
                 self._object(value, path, _Where(field, where.via, where.macros, where.anchor))
             elif isinstance(value, list):
-                message = (f"{field!r} holds fields ({', '.join(OBJECT_FIELDS[field])}), not values: "
-                           f"write e.g. {field}: {{{OBJECT_FIELDS[field][0]}: [...]}}{where.via}")
+                message = (f"{field!r} holds fields ({', '.join(objects[field])}), not values: "
+                           f"write e.g. {field}: {{{objects[field][0]}: [...]}}{where.via}")
                 self.issues.append(Issue(where.at(path), message, key=True))
         elif isinstance(value, Mapping):
             self.issues.append(Issue(where.at(path), f"{field!r} holds a value, not fields: give an array of values, "
                                            f"e.g. {field}: [...]{where.via}", key=True))
-        elif isinstance(value, list) and field in CLOSED_VALUES:
+        elif isinstance(value, list) and field in schema.closed:
             self._values(field, value, path, where)
 
     def _values(self, field: str, items: list[Any], path: Path_, where: _Where) -> None:
@@ -168,7 +204,7 @@ class PatternChecker:
                         self._value(field, value, where.at((*here, "anything-but")), via)
 
     def _value(self, field: str, value: Any, path: Path_, via: str) -> None:
-        name, allowed = CLOSED_VALUES[field]
+        name, allowed = self.schema.closed[field]
         if isinstance(value, str) and value in allowed:
             return
         hint = did_you_mean(value, allowed) if isinstance(value, str) else ""

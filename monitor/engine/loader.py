@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
 from monitor.engine.detectors import detector_settings
@@ -296,12 +294,10 @@ def unknown_template(name: str, known: Collection[str]) -> str:
     return f"unknown template {name!r}{did_you_mean(name, known)}; known: {', '.join(sorted(known))}"
 
 
-_SYNTAX = SandboxedEnvironment()
-
-
 def _check_template(source: str, path: Path_, doc: YamlDocument, errors: list[SourceError]) -> None:
-    try:
-        _SYNTAX.parse(source)
-    except jinja2.TemplateSyntaxError as exc:
-        message = f"template syntax error: {exc.message} (template line {exc.lineno})"
-        errors.append(SourceError(doc.locate(path), message))
+    """A rule's ``alert.title`` compiles and renders against a sample alert (a typo fails now, not at 3 a.m.)."""
+    from monitor.notify.templates import check_title
+
+    problem = check_title(source)
+    if problem is not None:
+        errors.append(SourceError(doc.locate(path), problem))

@@ -9,6 +9,7 @@ an error, HTML is escaped, and the ``md`` filter escapes Markdown.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import site
@@ -132,12 +133,7 @@ def build_context(notification: Notification) -> dict[str, Any]:
     """What templates see: plain dicts and lists, most severe alert first, at most ``MAX_LISTED`` of them
     (``notification.unlisted`` says how many more the group holds, so a burst of 30,000 makes a short message)."""
     ordered = sorted(notification.alerts, key=lambda a: _rank(a.severity), reverse=True)
-    alerts = []
-    for alert in ordered[:MAX_LISTED]:
-        item = alert.to_dict()
-        item["event"] = alert.event.to_dict() if alert.event is not None else None
-        item["console_url"] = _console_url(item)
-        alerts.append(item)
+    alerts = [alert_context(alert) for alert in ordered[:MAX_LISTED]]
     lead = alerts[0] if alerts else None
     return {
         "notification": {
@@ -150,6 +146,48 @@ def build_context(notification: Notification) -> dict[str, Any]:
         "alert": lead,
         "console_url": lead["console_url"] if lead else "",
     }
+
+
+def alert_context(alert: Alert) -> dict[str, Any]:
+    """What a template sees of one alert: its fields, its latest event (or None) and a console link."""
+    item = alert.to_dict()
+    item["event"] = alert.event.to_dict() if alert.event is not None else None
+    item["console_url"] = _console_url(item)
+    return item
+
+
+@functools.cache
+def _title_environment() -> ImmutableSandboxedEnvironment:
+    return _environment(None, shipped_folder())
+
+
+def compile_title(source: str) -> Callable[[Alert], str]:
+    """A rule's ``alert.title`` template, compiled now (TemplateSyntaxError), rendered per alert as one line
+    from ``alert`` (as message templates see it: ``alert.resource.name``, ``alert.event.actor.id``)."""
+    template = _title_environment().from_string(source)
+    return lambda alert: " ".join(template.render(alert=alert_context(alert)).split())
+
+
+class _Open(dict[str, Any]):
+    """A provider field (``details``, ``raw``) of the sample: any key is there, so only typos elsewhere fail."""
+
+    def __missing__(self, key: str) -> _Open:
+        return _Open()
+
+
+def check_title(source: str) -> str | None:
+    """Why a rule's ``alert.title`` cannot render (syntax, or a name the sample alert with its event lacks)."""
+    try:
+        template = _title_environment().from_string(source)
+    except TemplateSyntaxError as exc:
+        return f"template syntax error: {exc.message} (template line {exc.lineno})"
+    context = alert_context(sample_notifications()[0].alerts[0])
+    context["event"].update(details=_Open(context["event"]["details"]), raw=_Open(context["event"]["raw"]))
+    try:
+        template.render(alert=context)
+    except Exception as exc:  # what would fail at the first alert: named now
+        return f"alert title cannot render: {_describe(exc)}"
+    return None
 
 
 class Templates:
