@@ -6,7 +6,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -16,7 +16,6 @@ from monitor.inputs import Input, build_input
 from monitor.intake.batches import Intake
 from monitor.store import Store, open_store
 from monitor.store.base import StoredNotification
-from monitor.ui.server import serving as serving_ui
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 60.0
@@ -84,18 +83,33 @@ def ticking(alerting: Alerting | None, once: bool) -> Iterator[None]:
 
 
 def _run_input(source: Input, intake: Intake, stop: threading.Event, once: bool, failures: list[str]) -> None:
-    """Run one input; in the daemon a failure is retried with back-off instead of stopping the others."""
-    delay = 1.0
+    """Run one input; in the daemon a failure is retried with back-off instead of stopping the others.
+
+    Each failure is one line with its reason; its traceback is logged at DEBUG, once for failures of one kind in a row.
+    """
+    fields = {"input": source.name}
+    delay, last = 1.0, ""
+    log.info("input %s started", source.name, extra=fields)
     while True:
         try:
             source.run(intake, stop, once)
+            log.info("input %s stopped", source.name, extra=fields)
             return
-        except Exception:
-            log.exception("input %s failed", source.name)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}"
+            if once:
+                log.error("input %s failed: %s", source.name, reason, extra={**fields, "reason": reason})
+            else:
+                log.warning("input %s failed: %s; retrying in %gs", source.name, reason, delay,
+                            extra={**fields, "reason": reason, "retry_in": delay})
+            if type(exc).__name__ != last:
+                log.debug("input %s failed with this traceback", source.name, exc_info=exc, extra=fields)
+            last = type(exc).__name__
             if once:
                 failures.append(source.name)
                 return
         if stop.wait(delay):
+            log.info("input %s stopped", source.name, extra=fields)
             return
         delay = min(delay * 2, MAX_RETRY_DELAY)
 
@@ -119,19 +133,23 @@ def _wait_for(threads: list[threading.Thread], stop: threading.Event) -> None:
 
 
 def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: threading.Event | None = None,
-        store: Store | None = None) -> Intake:
-    """Consume every input into the event log, raise and deliver alerts; returns the intake with its counters."""
+        store: Store | None = None, watch: Callable[[Intake], None] | None = None) -> Intake:
+    """Consume every input into the event log, raise and deliver alerts; returns the intake with its counters.
+
+    ``watch`` is given the intake before the inputs start (a progress bar reads its counters)."""
     stop = stop or threading.Event()
     store = store or open_store(config.state_url())
     alerting = Alerting.from_config(config, store, dry_run=dry_run) if config.rules else None
     intake = Intake(store, alerting.on_events if alerting else None)
+    if watch is not None:
+        watch(intake)
     sources = [build_input(settings, config, store) for settings in config.inputs]
     failures: list[str] = []
     threads = [
         threading.Thread(target=_run_input, args=(s, intake, stop, once, failures), name=s.name, daemon=True)
         for s in sources
     ]
-    with stop_on_signals(stop), dispatching(alerting, once), serving_ui(config, store, once):
+    with stop_on_signals(stop), dispatching(alerting, once):
         with ticking(alerting, once):
             for thread in threads:
                 thread.start()

@@ -1,35 +1,45 @@
-"""Logs readable on a terminal, or one JSON object per line for machines."""
+"""Log lines on stderr: a line a person reads, or one JSON object per line (``--log-format json``).
+
+A JSON line holds ``time``, ``level``, ``logger`` and ``message``, then the structured fields a call site passes
+with ``extra=`` (``input``, ``rule``, ``destination``, ``worker``, ...), and ``exception`` when there is a traceback.
+The libraries' own chatter (APScheduler's every tick, botocore, urllib3, Google's clients, Apprise) is kept to
+warnings and worse unless ``verbose`` or the level is DEBUG.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, datetime
+from typing import Any
 
-import orjson
+from pythonjsonlogger.orjson import OrjsonFormatter
 
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry).decode()
+LIBRARIES = ("apscheduler", "botocore", "boto3", "s3transfer", "urllib3", "google", "grpc", "apprise")
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
-def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
+class JsonFormatter(OrjsonFormatter):
+    """One object per record: time (UTC, ISO 8601), level, logger, message, the extra fields, the traceback."""
+
+    def __init__(self) -> None:
+        super().__init__("{levelname}{name}{message}", style="{", timestamp="time",
+                         rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"})
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        fields: dict[str, Any] = {}
+        super().add_fields(fields, record, message_dict)
+        log_data["time"] = fields.pop("time")
+        log_data["level"] = fields.pop("level").lower()
+        log_data.update(fields)
+
+
+def setup_logging(fmt: str = "text", level: str = "INFO", *, verbose: bool = False) -> None:
+    """Every record to stderr in ``fmt`` from ``level`` up; the libraries from WARNING unless asked for."""
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT, "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("botocore", "boto3", "urllib3", "google", "apprise", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet = not verbose and root.level > logging.DEBUG
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 import orjson
@@ -13,12 +14,14 @@ from monitor.cli.common import load_or_fail, parse_since
 @click.group()
 @click.version_option(package_name="cloud-monitor", prog_name="monitor")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="log lines as text or JSON")
-@click.option("--log-level", default="INFO", show_default=True)
-def main(log_format: str, log_level: str) -> None:
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+              default="info", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="the libraries' own log lines too (APScheduler, botocore...)")
+def main(log_format: str, log_level: str, verbose: bool) -> None:
     """Watch cloud resources through their change notifications and alert on what is anomalous."""
     from monitor.cli.logs import setup_logging
 
-    setup_logging(log_format, log_level)
+    setup_logging(log_format, log_level, verbose=verbose)
 
 
 @main.command()
@@ -26,8 +29,9 @@ def main(log_format: str, log_level: str) -> None:
 def normalize(files: tuple[str, ...]) -> None:
     """Raw payloads in (JSON, JSON array or JSON lines; '-' is stdin), normalized events out as JSON lines."""
     from monitor.cli.payload_files import normalize_files
+    from monitor.cli.progress import stderr
 
-    failures = normalize_files(files, sys.stdout.buffer, sys.stderr)
+    failures = normalize_files(files, sys.stdout.buffer, stderr())
     if failures:
         sys.exit(1)
 
@@ -45,11 +49,32 @@ def run(config_path: str | None, once: bool, dry_run: bool) -> None:
     if not config.inputs:
         raise click.ClickException("no inputs configured: add some under 'inputs:' in the config")
     try:
-        daemon.run(config, once=once, dry_run=dry_run)
+        if once and any(source.type == "file" for source in config.inputs):
+            _run_once_with_progress(config, dry_run)
+        else:
+            daemon.run(config, once=once, dry_run=dry_run)
     except RuleErrors as exc:
         raise click.ClickException(f"invalid rules\n{exc}") from None
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _run_once_with_progress(config: Any, dry_run: bool) -> None:
+    """``run --once`` with a bar of the events recorded so far (on a terminal)."""
+    from monitor import daemon
+    from monitor.cli.progress import watching
+    from monitor.intake.batches import Intake
+
+    started: list[Intake] = []
+
+    def count() -> int:
+        return sum(intake.recorded + intake.duplicates for intake in started)
+
+    def postfix() -> str:
+        return "".join(f"{intake.duplicates} duplicates, {intake.dead} dead letters" for intake in started)
+
+    with watching("recorded", " events", count, postfix):
+        daemon.run(config, once=True, dry_run=dry_run, watch=started.append)
 
 
 @main.command()
@@ -125,6 +150,7 @@ def schema() -> None:
 def evaluate(rule_paths: tuple[str, ...], files: tuple[str, ...]) -> None:
     """Raw payloads in, the alerts the rules would raise out as JSON lines; nothing is sent."""
     from monitor.cli.payload_files import read_events
+    from monitor.cli.progress import counted, stderr
     from monitor.engine.evaluate import Engine
     from monitor.engine.loader import RuleErrors, load_rules
 
@@ -132,8 +158,8 @@ def evaluate(rule_paths: tuple[str, ...], files: tuple[str, ...]) -> None:
         engine = Engine(load_rules(rule_paths))
     except RuleErrors as exc:
         raise click.ClickException(f"invalid rules\n{exc}") from None
-    events, failures = read_events(files, sys.stderr)
-    for alert in engine.alerts(events):
+    events, failures = read_events(files, stderr())
+    for alert in engine.alerts(counted(events, "evaluated", " events", total=len(events))):
         sys.stdout.buffer.write(orjson.dumps(alert.to_dict()) + b"\n")
     if failures:
         sys.exit(1)
@@ -178,9 +204,6 @@ def _register_groups() -> None:
     from monitor.cli.sigma import sigma
 
     main.add_command(sigma)
-    from monitor.cli.ui import ui
-
-    main.add_command(ui)
 
 
 _register_groups()

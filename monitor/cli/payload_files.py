@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO, TextIO
 
 from monitor.adapters import UnreadablePayload
+from monitor.cli.progress import counted
 from monitor.events import Event
 from monitor.inputs.files import read_messages
 from monitor.intake.payloads import read_payload, storable_text
@@ -35,12 +36,12 @@ def _events(paths: Iterable[str], err: TextIO, failures: list[str]) -> Iterator[
 def normalize_files(paths: Iterable[str], out: BinaryIO, err: TextIO) -> int:
     """Write every event as a JSON line. Returns how many payloads were unreadable."""
     failures: list[str] = []
-    for event in _events(paths, err, failures):
+    for event in counted(_events(paths, err, failures), "normalized", " events"):
         out.write(event.to_json() + b"\n")
     return len(failures)
 
 
 def read_events(paths: Iterable[str], err: TextIO) -> tuple[list[Event], int]:
     failures: list[str] = []
-    events = list(_events(paths, err, failures))
+    events = list(counted(_events(paths, err, failures), "read", " events"))
     return events, len(failures)

@@ -30,6 +30,7 @@ def replay(*, config_path: str | None, since: str, until: str | None, rule_paths
     from datetime import timedelta
 
     from monitor.cli.common import load_or_fail, parse_since
+    from monitor.cli.progress import watching
     from monitor.engine.loader import RuleErrors, load_rules
     from monitor.engine.replay import ReplayStats
     from monitor.engine.replay import replay as run_replay
@@ -52,11 +53,12 @@ def replay(*, config_path: str | None, since: str, until: str | None, rule_paths
     stats = ReplayStats()
     alerts = run_replay(store, rules, since=parse_since(since), until=parse_since(until), tick=step, stats=stats)
     try:
-        for alert in alerts:
-            if fmt == "json":
-                sys.stdout.buffer.write(orjson.dumps(alert.to_dict()) + b"\n")
-            else:
-                click.echo(_text(alert))
+        with watching("replayed", " events", lambda: stats.events, lambda: f"{stats.alerts} alerts"):
+            for alert in alerts:
+                if fmt == "json":
+                    sys.stdout.buffer.write(orjson.dumps(alert.to_dict()) + b"\n")
+                else:
+                    click.echo(_text(alert))
     finally:
         store.close()
     late = sum(stats.late.values())

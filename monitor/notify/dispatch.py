@@ -192,13 +192,16 @@ class Dispatcher:
 
     def _log(self, stored: StoredNotification, result: DeliveryResult, retry_at: datetime | None) -> None:
         message = stored.notification
+        rule = message.alerts[0].rule if message.alerts else "-"
         by = f" by {self.worker}" if self.worker else ""
-        what = f"{message.status} message #{stored.id} ({message.alerts[0].rule if message.alerts else '-'}){by}"
+        what = f"{message.status} message #{stored.id} ({rule}){by}"
+        fields = {"message_id": stored.id, "rule": rule, "destination": message.destination, "worker": self.worker,
+                  "attempts": stored.attempts + result.attempts}
         if result.delivered:
-            log.info("sent %s to %s", what, message.destination)
+            log.info("sent %s to %s", what, message.destination, extra=fields)
         elif retry_at is not None:
             log.warning("could not deliver %s to %s: %s; next attempt at %s", what, message.destination,
-                        result.error, retry_at.strftime("%H:%M:%S"))
+                        result.error, retry_at.strftime("%H:%M:%S"), extra={**fields, "error": result.error})
         else:
             log.error("gave up delivering %s to %s: %s (kept; `monitor alerts retry` sends it again)", what,
-                      message.destination, result.error)
+                      message.destination, result.error, extra={**fields, "error": result.error})

@@ -1,1 +1,0 @@
-"""``monitor ui``: a web page over the state (alerts, events, silences, rules, health); never the inputs."""
