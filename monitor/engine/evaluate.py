@@ -13,6 +13,7 @@ from datetime import datetime
 from monitor.alerts import Alert
 from monitor.engine.index import RuleIndex
 from monitor.engine.loader import LoadedRule
+from monitor.engine.overrides import AlertOverrides
 from monitor.engine.stateful import StatefulRunner
 from monitor.events import Event
 
@@ -29,6 +30,7 @@ class Engine:
         self.rules = list(rules)
         self.index: RuleIndex[LoadedRule] = RuleIndex(self.rules, lambda rule: rule.matcher)
         self.runner = runner if runner is not None else StatefulRunner(self.rules)
+        self.overrides = AlertOverrides(self.rules)  # each rule's alert: title and template
 
     def matches(self, event: Event) -> list[Match]:
         """The rules whose pattern matches ``event`` and no exception of theirs does."""
@@ -47,8 +49,8 @@ class Engine:
                 else:
                     rule_ids.append(match.rule.id)
             stateful.append((event, rule_ids))
-        return alerts + self.runner.observe_matched(stateful)
+        return self.overrides.apply(alerts + self.runner.observe_matched(stateful))
 
     def advance(self, now: datetime) -> list[Alert]:
         """Event time has reached ``now``: detectors expire windows and resolve what cleared."""
-        return self.runner.advance(now)
+        return self.overrides.apply(self.runner.advance(now))

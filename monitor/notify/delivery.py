@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from monitor.messages import DeliveryResult, Notification
 from monitor.notify.dispatch import Deliver
+
+log = logging.getLogger(__name__)
 
 
 def templates_for(config: Any) -> Any:
@@ -34,6 +37,9 @@ def build_printer(config: Any, out: TextIO | None = None) -> Deliver:
 def print_notifications(notifications: Sequence[Notification], templates: Any, out: TextIO) -> list[DeliveryResult]:
     for notification in notifications:
         message = templates.render(notification, "text", notification.template)
+        rule = notification.alerts[0].rule if notification.alerts else "-"
+        log.info("would send %s message (%s) to %s: %s (dry run, not sent)", notification.status, rule,
+                 notification.destination, message.title)
         out.write(f"--- to {notification.destination} (dry run, not sent) ---\n{message.title}\n{message.body}\n")
     out.flush()
     return [DeliveryResult(n.destination, n.key, True, 0, "dry run: not sent") for n in notifications]

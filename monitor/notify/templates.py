@@ -169,7 +169,8 @@ def compile_title(source: str) -> Callable[[Alert], str]:
 
 
 class _Open(dict[str, Any]):
-    """A provider field (``details``, ``raw``) of the sample: any key is there, so only typos elsewhere fail."""
+    """A field of the sample whose keys depend on the rule or the provider (``group``, ``explanation``,
+    ``details``, ``raw``): any key is there, so only typos elsewhere fail."""
 
     def __missing__(self, key: str) -> _Open:
         return _Open()
@@ -182,6 +183,7 @@ def check_title(source: str) -> str | None:
     except TemplateSyntaxError as exc:
         return f"template syntax error: {exc.message} (template line {exc.lineno})"
     context = alert_context(sample_notifications()[0].alerts[0])
+    context.update(group=_Open(context["group"]), explanation=_Open(context["explanation"]))
     context["event"].update(details=_Open(context["event"]["details"]), raw=_Open(context["event"]["raw"]))
     try:
         template.render(alert=context)
