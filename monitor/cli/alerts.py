@@ -40,9 +40,11 @@ def _config(config_path: str | None) -> Any:
 
 
 def _store(config_path: str | None) -> Any:
+    """The state alone: these commands need nothing else of the config (not the inputs' variables)."""
+    from monitor.cli.common import state_url
     from monitor.store import open_store
 
-    return open_store(_config(config_path).state_url())
+    return open_store(state_url(config_path))
 
 
 def _json_lines(records: Iterable[dict[str, Any]]) -> None:

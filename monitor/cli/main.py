@@ -8,7 +8,7 @@ from typing import Any
 import click
 import orjson
 
-from monitor.cli.common import load_or_fail, parse_since
+from monitor.cli.common import load_or_fail, parse_since, state_url
 
 
 @click.group()
@@ -87,7 +87,7 @@ def events(config_path: str | None, since: str | None, limit: int | None, fmt: s
     from monitor.events import format_time
     from monitor.store import open_store
 
-    store = open_store(load_or_fail(config_path).state_url())
+    store = open_store(state_url(config_path))
     for stored in store.read_events(since=parse_since(since), limit=limit):
         event = stored.event
         if fmt == "json":
@@ -109,7 +109,7 @@ def dead_letters(config_path: str | None, limit: int | None, fmt: str) -> None:
     from monitor.events import format_time
     from monitor.store import open_store
 
-    store = open_store(load_or_fail(config_path).state_url())
+    store = open_store(state_url(config_path))
     for letter in store.dead_letters(limit=limit):
         if fmt == "json":
             record = {"id": letter.id, "recorded_at": format_time(letter.recorded_at), "source": letter.source,
