@@ -2,8 +2,9 @@
 
 Detectors read and change their keys' documents in memory and call ``put`` to mark them dirty; ``flush``
 writes every dirty document and deletion to the backend in one transaction, together with a checkpoint
-(``CHECKPOINT``, the event-log offset the state reflects). The event log is durable before state is
-flushed, so after a crash the daemon rebuilds what was lost by replaying the log from that offset.
+(``CHECKPOINT``, the event-log offset the state reflects), and packs the documents back into bytes. The event
+log is durable before state is flushed, so after a crash the daemon rebuilds what was lost by replaying the
+log from that offset.
 
 A backend stores bytes (orjson) with an expiry in epoch seconds; SQLite is the default, and the interface
 is small so that Redis, DynamoDB or Firestore can implement it too. A key idle past its expiry (derived
@@ -13,6 +14,7 @@ from the detector's window or baseline) is dropped by ``expire``.
 from __future__ import annotations
 
 import heapq
+import struct
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -84,76 +86,87 @@ class RuleState:
 
     def __init__(self, state: CachedState, rule: str) -> None:
         self._state, self.rule = state, rule
-        self._table = state.table(rule)
-        self._dirty = state.dirty_set(rule)  # after ``table``, which makes it
+        state.table(rule)  # loaded now, so that its keys are in the expiry wheel before the first ``expire``
 
     def get(self, key: str) -> Document | None:
-        entry = self._table.get(key)
-        return entry[0] if entry else None
+        return self._state.get(self.rule, key)
 
     def put(self, key: str, value: Document, expires_at: int) -> None:
-        entry = self._table.get(key)
-        if entry is None:
-            self._state.put(self.rule, key, value, expires_at)
-        else:
-            entry[0], entry[1] = value, expires_at
-            self._dirty.add(key)
+        self._state.put(self.rule, key, value, expires_at)
 
     def delete(self, key: str) -> None:
-        if self._table.pop(key, None) is not None:
-            self._dirty.discard(key)
-            self._state.deleted.add((self.rule, key))
+        self._state.delete(self.rule, key)
 
     def keys(self) -> Iterator[str]:
-        return iter(list(self._table))
+        return self._state.keys(self.rule)
 
     def __iter__(self) -> Iterator[str]:
         return self.keys()
 
 
 class _ExpiryWheel:
-    """Keys filed under the second they expire: a heap of seconds, a list of keys per second.
+    """Keys filed under the second they expire: a heap of seconds, and per second each rule's keys.
 
     A key is filed once; when its second comes and its expiry has moved on, it is filed again.
     """
 
     def __init__(self) -> None:
         self._seconds: list[int] = []
-        self._keys: dict[int, list[tuple[str, str]]] = {}
+        self._keys: dict[int, dict[str, list[str]]] = {}
 
     def add(self, second: int, rule: str, key: str) -> None:
         filed = self._keys.get(second)
         if filed is None:
-            filed = self._keys[second] = []
+            filed = self._keys[second] = {}
             heapq.heappush(self._seconds, second)
-        filed.append((rule, key))
+        filed.setdefault(rule, []).append(key)
 
     def due(self, now: int) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         while self._seconds and self._seconds[0] <= now:
-            found.extend(self._keys.pop(heapq.heappop(self._seconds)))
+            for rule, keys in self._keys.pop(heapq.heappop(self._seconds)).items():
+                found.extend((rule, key) for key in keys)
         return found
 
 
+Entry = bytes | list[Any]  # packed: ``EXPIRY`` then the serialized document; loose: [document, expires at]
+EXPIRY = struct.Struct(">q")
+
+
+def pack(body: bytes, expires_at: int) -> bytes:
+    return EXPIRY.pack(expires_at) + body
+
+
+def expiry_of(entry: Entry) -> int:
+    return int(EXPIRY.unpack_from(entry)[0]) if isinstance(entry, bytes) else int(entry[1])
+
+
 class CachedState:
-    """Every live document in memory; a backend (when given) holds the durable copy, written on ``flush``."""
+    """Every live document in memory; a backend (when given) holds the durable copy, written on ``flush``.
+
+    A document at rest is kept packed (its expiry and serialized bytes, as the backend stores it): a million
+    quiet keys cost their bytes, not a million dictionaries. ``get`` unpacks a document for the detectors to
+    change in place; ``flush`` packs every document unpacked since, reusing the bytes it writes.
+    """
 
     def __init__(self, backend: StateBackend | None = None) -> None:
         self.backend = backend
-        self._rules: dict[str, dict[str, list[Any]]] = {}  # rule -> key -> [document, expires at]
-        self._dirty: dict[str, set[str]] = {}  # rule -> keys
+        self._rules: dict[str, dict[str, Entry]] = {}  # rule -> key -> entry
+        self._dirty: dict[str, set[str]] = {}  # rule -> keys to write
+        self._loose: dict[str, set[str]] = {}  # rule -> keys unpacked since the last flush
         self.deleted: set[tuple[str, str]] = set() if backend else _Untracked()
         self._expiry = _ExpiryWheel()
         self._expired_until = 0
 
-    def table(self, rule: str) -> dict[str, list[Any]]:
-        """A rule's documents, loaded from the backend on first use: key -> [document, expires at]."""
+    def table(self, rule: str) -> dict[str, Entry]:
+        """A rule's entries, loaded (packed) from the backend on first use."""
         table = self._rules.get(rule)
         if table is None:
             table = self._rules[rule] = {}
             self._dirty[rule] = set() if self.backend else _Untracked()
+            self._loose[rule] = set()
             for key, body, expires_at in self.backend.load_state(rule) if self.backend else ():
-                table[key] = [orjson.loads(body), expires_at]
+                table[key] = pack(body, expires_at)
                 self._expiry.add(expires_at, rule, key)
         return table
 
@@ -161,24 +174,30 @@ class CachedState:
         return RuleState(self, rule)
 
     def get(self, rule: str, key: str) -> Document | None:
-        entry = self.table(rule).get(key)
-        return entry[0] if entry else None
-
-    def put(self, rule: str, key: str, value: Document, expires_at: int) -> None:
         table = self.table(rule)
         entry = table.get(key)
         if entry is None:
+            return None
+        if isinstance(entry, bytes):
+            entry = table[key] = [orjson.loads(memoryview(entry)[EXPIRY.size:]), expiry_of(entry)]
+            self._loose[rule].add(key)
+        document: Document = entry[0]
+        return document
+
+    def put(self, rule: str, key: str, value: Document, expires_at: int) -> None:
+        table = self.table(rule)
+        if key not in table:
             self._expiry.add(expires_at, rule, key)
-            table[key] = [value, expires_at]
             if self.deleted:
                 self.deleted.discard((rule, key))
-        else:
-            entry[0], entry[1] = value, expires_at
+        table[key] = [value, expires_at]
+        self._loose[rule].add(key)
         self._dirty[rule].add(key)
 
     def delete(self, rule: str, key: str) -> None:
         if self.table(rule).pop(key, None) is not None:
             self._dirty[rule].discard(key)
+            self._loose[rule].discard(key)
             self.deleted.add((rule, key))
 
     def keys(self, rule: str) -> Iterator[str]:
@@ -191,8 +210,8 @@ class CachedState:
             entry = self._rules.get(rule, {}).get(key)
             if entry is None:
                 continue
-            if entry[1] > now:
-                self._expiry.add(entry[1], rule, key)
+            if (expires_at := expiry_of(entry)) > now:
+                self._expiry.add(expires_at, rule, key)
             else:
                 self.delete(rule, key)
                 expired.append((rule, key))
@@ -201,27 +220,33 @@ class CachedState:
 
     def flush(self, position: str | None = None, notifications: Sequence[Any] = (), *, expected: Any = UNSET) -> None:
         """Write dirty documents, deletions, the checkpoint and ``notifications`` (messages decided with this
-        state, for the notification log) to the backend in one transaction. With ``expected`` (a position, or
-        None for "never saved"), the backend refuses the write if another writer moved the checkpoint since;
-        the dirty state is then kept, for the caller to drop by reloading."""
-        if self.backend is None:
-            return
-        puts = [(rule, key, serialize(entry[0]), entry[1])
-                for rule, keys in sorted(self._dirty.items()) for key in sorted(keys)
-                if (entry := self._rules[rule].get(key)) is not None]
-        self.backend.write_state(puts, sorted(self.deleted), (CHECKPOINT, position) if position is not None else None,
-                                 notifications, expected=expected)
-        if self._expired_until:
-            self.backend.delete_expired_state(self._expired_until)
+        state, for the notification log) to the backend in one transaction, then pack what was unpacked. With
+        ``expected`` (a position, or None for "never saved"), the backend refuses the write if another writer
+        moved the checkpoint since; the dirty state is then kept, for the caller to drop by reloading."""
+        bodies = {(rule, key): serialize(entry[0]) for rule, keys in sorted(self._dirty.items()) for key in sorted(keys)
+                  if isinstance(entry := self._rules[rule].get(key), list)}
+        if self.backend is not None:
+            puts = [(rule, key, body, expiry_of(self._rules[rule][key])) for (rule, key), body in bodies.items()]
+            checkpoint = (CHECKPOINT, position) if position is not None else None
+            self.backend.write_state(puts, sorted(self.deleted), checkpoint, notifications, expected=expected)
+            if self._expired_until:
+                self.backend.delete_expired_state(self._expired_until)
+        self._pack(bodies)
         self._clear_dirty()
+
+    def _pack(self, bodies: dict[tuple[str, str], bytes]) -> None:
+        for rule, keys in self._loose.items():
+            table = self._rules[rule]
+            for key in keys:
+                entry = table.get(key)
+                if isinstance(entry, list):
+                    body = bodies.get((rule, key))
+                    table[key] = pack(body if body is not None else serialize(entry[0]), int(entry[1]))
+            keys.clear()
 
     def checkpoint(self) -> str | None:
         """The event-log position the durable state reflects (None without a backend or before any flush)."""
         return self.backend.checkpoint(CHECKPOINT) if self.backend else None
-
-    def dirty_set(self, rule: str) -> set[str]:
-        self.table(rule)
-        return self._dirty[rule]
 
     def _clear_dirty(self) -> None:
         for keys in self._dirty.values():
@@ -236,8 +261,8 @@ class CachedState:
 
     def bytes_per_key(self, rule: str | None = None) -> float:
         """The mean serialized size of a document, the figure the bench reports."""
-        sizes = [len(serialize(entry[0])) for name, table in self._rules.items() if rule is None or name == rule
-                 for entry in table.values()]
+        sizes = [len(entry) - EXPIRY.size if isinstance(entry, bytes) else len(serialize(entry[0]))
+                 for name, table in self._rules.items() if rule is None or name == rule for entry in table.values()]
         return sum(sizes) / len(sizes) if sizes else 0.0
 
 
