@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError
 from monitor.inputs import InputSettings
 from monitor.notify.destinations import Destination
 from monitor.notify.settings import DeliverySettings, InhibitRule, Route
+from monitor.ui.settings import UiSettings
 from monitor.yamlfiles.errors import errors_from_validation
 from monitor.yamlfiles.models import Closed
 from monitor.yamlfiles.source import Location, Path_, SourceError, YamlDocument, YamlErrors, load_yaml_file
@@ -30,6 +31,7 @@ class Config(Closed):
     routes: Route | None = None
     inhibit_rules: list[InhibitRule] = []
     delivery: DeliverySettings = DeliverySettings()
+    ui: UiSettings = UiSettings()
     base_dir: str = Field(default=".", exclude=True, description="folder relative paths are read from (the config's)")
 
     def resolve(self, path: str) -> str:

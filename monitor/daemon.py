@@ -16,6 +16,7 @@ from monitor.inputs import Input, build_input
 from monitor.intake.batches import Intake
 from monitor.store import Store, open_store
 from monitor.store.base import StoredNotification
+from monitor.ui.server import serving as serving_ui
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 60.0
@@ -149,7 +150,7 @@ def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: thre
         threading.Thread(target=_run_input, args=(s, intake, stop, once, failures), name=s.name, daemon=True)
         for s in sources
     ]
-    with stop_on_signals(stop), dispatching(alerting, once):
+    with stop_on_signals(stop), dispatching(alerting, once), serving_ui(config, store, once):
         with ticking(alerting, once):
             for thread in threads:
                 thread.start()

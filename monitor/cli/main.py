@@ -204,6 +204,9 @@ def _register_groups() -> None:
     from monitor.cli.sigma import sigma
 
     main.add_command(sigma)
+    from monitor.cli.ui import ui
+
+    main.add_command(ui)
 
 
 _register_groups()
