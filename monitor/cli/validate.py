@@ -82,6 +82,8 @@ def validate(config_path: str | None, paths: Sequence[str]) -> Validation:
     origins = dict(listed)
     present = []
     for path in result.rule_paths:
+        if origins.get(path) in unset:
+            continue  # an unset variable: said once
         if os.path.exists(path):
             present.append(path)
         elif path in origins:

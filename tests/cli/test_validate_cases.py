@@ -27,7 +27,7 @@ from monitor.cli import main
 
 CASES = Path(__file__).parent / "validate_cases"
 NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
-UNSET = ("CASE_UNSET_QUEUE_URL", "CASE_UNSET_HOOKS")  # variables the cases rely on being unset
+UNSET = ("CASE_UNSET_QUEUE_URL", "CASE_UNSET_HOOKS", "CASE_UNSET_RULES")  # variables the cases rely on being unset
 
 
 @contextmanager
