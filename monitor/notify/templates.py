@@ -31,6 +31,7 @@ from monitor.events import Actor, Event, Resource, parse_time
 from monitor.messages import Notification
 from monitor.notify.console import console_url
 from monitor.notify.destinations import FORMATS, Format
+from monitor.yamlfiles.errors import did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ TITLE = "title"
 DEFAULT = "default"
 _SHIPPED = "shipped"
 _TEMPLATE_NAME = re.compile(r"^(?P<name>[^/]+)\.(?P<kind>txt|md|html|title)\.j2$")
+_MISSING = re.compile(r"has no attribute '([^']+)'|^'([^']+)' is undefined")  # Jinja's UndefinedError
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
 
@@ -188,8 +190,17 @@ def check_title(source: str) -> str | None:
     try:
         template.render(alert=context)
     except Exception as exc:  # what would fail at the first alert: named now
-        return f"alert title cannot render: {_describe(exc)}"
+        found = _MISSING.search(str(exc))
+        hint = did_you_mean(found.group(1) or found.group(2), _keys({"alert": context})) if found else ""
+        return f"alert title cannot render: {_describe(exc)}{hint}"
     return None
+
+
+def _keys(value: Any) -> set[str]:
+    """Every key at every level of a context, for "did you mean"."""
+    if isinstance(value, dict):
+        return {str(key) for key in value} | {k for item in value.values() for k in _keys(item)}
+    return set()
 
 
 class Templates:
