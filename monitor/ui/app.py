@@ -252,7 +252,7 @@ class UiApp:
 
     def health(self, _request: Request) -> Response:
         return self.page("health.html", health=queries.health(self.store, self.inputs), rule_error=self.rule_error,
-                         rules=len(self.engine.rules))
+                         rules=len(self.engine.rules), dead_letter_limit=queries.DEAD_LETTER_COUNT_LIMIT)
 
 
 def _duration(text: str) -> float:

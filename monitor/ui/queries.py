@@ -23,6 +23,7 @@ from monitor.store.base import Silence, Store, StoredEvent, StoredNotification
 
 PAGE = 1000
 SCAN_LIMIT = 20_000
+DEAD_LETTER_COUNT_LIMIT = 500
 ACTIVE = ("firing", "silenced", "suppressed")
 ALERT_VIEWS: dict[str, tuple[str, ...]] = {
     "firing": ("firing",), "resolved": ("resolved",), "muted": ("silenced", "suppressed"), "all": (),
@@ -149,7 +150,7 @@ class Health:
     waiting: int  # messages not delivered yet: pending (due or retrying) or given up
     given_up: int
     oldest_waiting: StoredNotification | None
-    dead_letters: int
+    dead_letters: int  # counted up to DEAD_LETTER_COUNT_LIMIT (the port has no count; each holds a payload)
     evaluator: tuple[str, datetime] | None
 
 
@@ -162,7 +163,7 @@ def health(store: Store, inputs: Sequence[Any]) -> Health:
     return Health(
         inputs=[(settings.type, _where(settings)) for settings in inputs], newest_event=newest, log_size=last,
         waiting=len(waiting), given_up=len(given_up), oldest_waiting=waiting[0] if waiting else None,
-        dead_letters=len(store.dead_letters()), evaluator=store.lease_holder("evaluation"),
+        dead_letters=len(store.dead_letters(limit=DEAD_LETTER_COUNT_LIMIT)), evaluator=store.lease_holder("evaluation"),
     )
 
 

@@ -76,12 +76,13 @@ class Seeded:
     def config(self) -> Config:
         return load_config(self.config_path)
 
-    def run(self, payloads: list[dict[str, Any]]) -> None:
+    def run(self, payloads: list[dict[str, Any]], unreadable: tuple[str, ...] = ()) -> None:
         """Payloads through the real daemon (`monitor run --once`): intake, rules, silences, delivery.
 
         On a thread of its own: Playwright's sync API keeps an asyncio loop on the test's thread, where the
         delivery stage could not run its own."""
-        (self.folder / "incoming.jsonl").write_text("".join(json.dumps(p) + "\n" for p in payloads))
+        lines = [json.dumps(p) for p in payloads] + list(unreadable)
+        (self.folder / "incoming.jsonl").write_text("".join(line + "\n" for line in lines))
         failed: list[BaseException] = []
 
         def once() -> None:

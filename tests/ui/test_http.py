@@ -10,10 +10,11 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from monitor import daemon
 from monitor.store import SqliteStore
 from monitor.ui.server import COOKIE, UiServer, cookie_value, start_ui
 from monitor.ui.settings import UiError, resolve_token
-from tests.ui.conftest import HOSTILE_BUCKET, HOSTILE_KEY, NO_TOKEN_ENV, OTHER_ACCOUNT, Seeded
+from tests.ui.conftest import HOSTILE_BUCKET, HOSTILE_KEY, NO_TOKEN_ENV, OTHER_ACCOUNT, Seeded, cloudtrail
 
 TOKEN = "s3cret-token-for-the-page"
 Answer = tuple[int, dict[str, str], str]
@@ -195,6 +196,20 @@ def test_health_and_rules_read_the_state(ui: UiServer) -> None:
     counts = dict(re.findall(r'data-rule="([^"]+)">.*?class="matches">(\d+)<', rules, re.DOTALL))
     assert counts == {"bucket-deleted": "3", "bucket-public": "1", "bucket-logging-off": "0"}
     assert re.search(r'data-rule="bucket-logging-off">.*?class="last-fired">never<', rules, re.DOTALL)
+
+
+def test_health_counts_dead_letters_and_messages_not_delivered(ui: UiServer, seeded: Seeded) -> None:
+    seeded.chat.script(400)  # a client error: given up at once
+    with pytest.raises(daemon.Undelivered):
+        seeded.run([cloudtrail("del-9", "DeleteBucket", "gone-bucket")], unreadable=("{not json",))
+    status, _, health = get(ui, "/health")
+    assert status == 200
+    assert re.search(r'id="dead-letters">1<', health)
+    undelivered = health.split('id="undelivered">')[1].split("</td>")[0]
+    assert undelivered.startswith("1 (1 given up: <code>monitor alerts retry</code>)"), undelivered
+    assert "oldest queued" in undelivered and "to chat" in undelivered and "400" in undelivered
+    row = get(ui, "/alerts")[2].split("arn:aws:s3:::gone-bucket")[1].split("</tr>")[0]
+    assert "chat: <strong>undelivered</strong>" in row
 
 
 def test_alerts_show_each_destination_s_delivery_state(ui: UiServer) -> None:
