@@ -141,9 +141,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium, headless, driven by Playwright (no browser download: `make test` installs chromium)."""
+    """Debian's chromium, headless, driven by Playwright (no browser download: `make test` installs chromium).
+
+    Per module, not per session: while Playwright's sync API runs, the test thread holds its asyncio loop."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
