@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError
 from monitor.inputs import InputSettings
 from monitor.notify.destinations import Destination
 from monitor.notify.settings import DeliverySettings, InhibitRule, Route
+from monitor.observe.settings import MetricsSettings
 from monitor.ui.settings import UiSettings
 from monitor.yamlfiles.errors import errors_from_validation
 from monitor.yamlfiles.models import Closed
@@ -31,6 +32,7 @@ class Config(Closed):
     routes: Route | None = None
     inhibit_rules: list[InhibitRule] = []
     delivery: DeliverySettings = DeliverySettings()
+    metrics: MetricsSettings | None = None  # the metrics and health endpoint; off when absent
     ui: UiSettings = UiSettings()
     base_dir: str = Field(default=".", exclude=True, description="folder relative paths are read from (the config's)")
 

@@ -14,6 +14,9 @@ from monitor.alerting import Alerting
 from monitor.config import Config
 from monitor.inputs import Input, build_input
 from monitor.intake.batches import Intake
+from monitor.observe.hooks import IGNORE, Observer
+from monitor.observe.service import attach, observer_for
+from monitor.observe.service import serving as serving_metrics
 from monitor.store import Store, open_store
 from monitor.store.base import StoredNotification
 from monitor.ui.server import serving as serving_ui
@@ -83,7 +86,8 @@ def ticking(alerting: Alerting | None, once: bool) -> Iterator[None]:
         scheduler.shutdown(wait=True)
 
 
-def _run_input(source: Input, intake: Intake, stop: threading.Event, once: bool, failures: list[str]) -> None:
+def _run_input(source: Input, intake: Intake, stop: threading.Event, once: bool, failures: list[str], *,
+               observer: Observer = IGNORE) -> None:
     """Run one input; in the daemon a failure is retried with back-off instead of stopping the others.
 
     Each failure is one line with its reason; its traceback is logged at DEBUG, once for failures of one kind in a row.
@@ -93,10 +97,13 @@ def _run_input(source: Input, intake: Intake, stop: threading.Event, once: bool,
     log.info("input %s started", source.name, extra=fields)
     while True:
         try:
+            observer.input_started(source.name)
             source.run(intake, stop, once)
+            observer.input_stopped(source.name, None)
             log.info("input %s stopped", source.name, extra=fields)
             return
         except Exception as exc:
+            observer.input_stopped(source.name, exc)
             reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}"
             if once:
                 log.error("input %s failed: %s", source.name, reason, extra={**fields, "reason": reason})
@@ -140,17 +147,22 @@ def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: thre
     ``watch`` is given the intake before the inputs start (a progress bar reads its counters)."""
     stop = stop or threading.Event()
     store = store or open_store(config.state_url())
+    observer = observer_for(config.metrics, store)
     alerting = Alerting.from_config(config, store, dry_run=dry_run) if config.rules else None
-    intake = Intake(store, alerting.on_events if alerting else None)
+    attach(observer, alerting)
+    intake = Intake(store, alerting.on_events if alerting else None, observer)
     if watch is not None:
         watch(intake)
     sources = [build_input(settings, config, store) for settings in config.inputs]
     failures: list[str] = []
     threads = [
-        threading.Thread(target=_run_input, args=(s, intake, stop, once, failures), name=s.name, daemon=True)
+        threading.Thread(target=_run_input, args=(s, intake, stop, once, failures),
+                         kwargs={"observer": observer}, name=s.name, daemon=True)
         for s in sources
     ]
-    with stop_on_signals(stop), dispatching(alerting, once), serving_ui(config, store, once):
+    observer.watch(threads, ticking=bool(alerting) and not once,
+                   dispatching=bool(alerting and alerting.dispatcher) and not once)
+    with stop_on_signals(stop), dispatching(alerting, once), serving_ui(config, store, once), serving_metrics(observer):
         with ticking(alerting, once):
             for thread in threads:
                 thread.start()

@@ -9,6 +9,7 @@ import click
 import orjson
 
 from monitor.cli.common import load_or_fail, parse_since, state_url
+from monitor.observe.settings import listen_option, with_metrics
 
 
 @click.group()
@@ -40,12 +41,14 @@ def normalize(files: tuple[str, ...]) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file (monitor.yaml)")
 @click.option("--once", is_flag=True, help="drain what is waiting, deliver, then exit")
 @click.option("--dry-run", is_flag=True, help="render alerts to stdout instead of sending them")
-def run(config_path: str | None, once: bool, dry_run: bool) -> None:
+@click.option("--metrics-listen", metavar="HOST:PORT", callback=listen_option,
+              help="serve /metrics, /healthz and /readyz here (overrides metrics.listen in the config)")
+def run(config_path: str | None, once: bool, dry_run: bool, metrics_listen: str | None) -> None:
     """The daemon: consume the configured inputs, raise alerts from the rules, deliver them."""
     from monitor import daemon
     from monitor.engine.loader import RuleErrors
 
-    config = load_or_fail(config_path)
+    config = with_metrics(load_or_fail(config_path), metrics_listen)
     if not config.inputs:
         raise click.ClickException("no inputs configured: add some under 'inputs:' in the config")
     try:

@@ -26,6 +26,7 @@ from typing import Any
 
 from monitor.messages import DeliveryResult, Notification
 from monitor.notify.settings import DeliverySettings
+from monitor.observe.hooks import IGNORE, Observer
 from monitor.store.base import Store, StoredNotification
 from monitor.yamlfiles.durations import parse_duration
 
@@ -91,6 +92,8 @@ def _log_failure(job: Future[Any]) -> None:
 
 
 class Dispatcher:
+    observer: Observer = IGNORE  # metrics and health (monitor.observe), set by the daemon
+
     def __init__(self, store: Store, deliver: Deliver, policy: RetryPolicy | None = None,
                  clock: Clock = utc_now, worker: str = "") -> None:
         self.store, self.deliver, self.clock = store, deliver, clock
@@ -151,6 +154,7 @@ class Dispatcher:
             retry_at = self.policy.next_attempt(stored.attempts + counted.attempts, counted, finished)
             self.store.record_attempts([(stored.id, counted, retry_at)], finished, worker=self.worker)
             self._log(stored, counted, retry_at)
+            self.observer.attempted(message.destination, result, retry_at)
             if down is None and not result.delivered and result.attempts and not result.permanent:
                 down, down_at = result, finished
             done.append((stored, result))
@@ -161,6 +165,7 @@ class Dispatcher:
         try:
             while not stop.is_set():
                 self.wake.clear()
+                self.observer.dispatched()
                 try:
                     self.run_due(wait=False)
                 except Exception:
