@@ -67,6 +67,8 @@ def parse_when(text: str, now: datetime) -> datetime | None:
         return now - timedelta(seconds=parse_duration(text))
     except ValueError:
         pass
+    except OverflowError:
+        raise BadInput(f"{text!r} reaches back before the year 1") from None
     try:
         return parse_time(text)
     except ValueError:
@@ -238,7 +240,7 @@ class UiApp:
     @staticmethod
     def _pattern(text: str) -> dict[str, Any]:
         try:
-            pattern = matchers_to_pattern(line for line in text.replace(",", "\n").splitlines() if line.strip())
+            pattern = matchers_to_pattern(line for line in text.splitlines() if line.strip())
             compile_pattern(pattern)
             return pattern
         except (MatcherError, PatternError) as exc:

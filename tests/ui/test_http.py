@@ -109,6 +109,17 @@ def test_a_hostile_payload_is_shown_escaped(ui: UiServer, seeded: Seeded) -> Non
     assert HOSTILE_KEY not in listing and HOSTILE_BUCKET not in listing
 
 
+def test_a_hostile_resource_in_an_alert_is_shown_escaped(ui: UiServer, seeded: Seeded) -> None:
+    seeded.run([cloudtrail("log-1", "PutBucketLogging", HOSTILE_BUCKET)])
+    status, _, alerts = get(ui, "/alerts")
+    assert status == 200 and "S3 bucket logging turned off" in alerts
+    assert "<img" not in alerts and "arn:aws:s3:::&lt;img src=x onerror=alert(1)&gt;" in alerts
+    assert "resource.id%3Darn%3Aaws%3As3%3A%3A%3A%3Cimg+src%3Dx+onerror%3Dalert%281%29%3E" in alerts  # the link
+    status, _, preview = get(ui, "/silences?" + urlencode({"matchers": f"resource.name={HOSTILE_BUCKET}"}))
+    assert status == 200 and "It would match 1 current alert." in preview
+    assert "<img" not in preview and 'value="resource.name=&lt;img src=x onerror=alert(1)&gt;"' in preview
+
+
 def test_unknown_pages_events_and_silences_are_404(ui: UiServer) -> None:
     for path in ("/nope", "/events/999", "/events/0", "/events/abc", "/static/missing.css", "/static/../app.py",
                  "/alerts/x"):
@@ -134,8 +145,10 @@ def test_events_are_filtered_by_every_field(ui: UiServer) -> None:
     assert rows("provider=gcp") == []
     assert rows("since=25m") == ["&lt;img src=x onerror=alert(1)&gt;", "elsewhere", "public-site", "backups-2019"]
     assert rows("until=15m&operation=DeleteBucket") == ["backups-2019", "logs-old"]
-    status, _, body = get(ui, "/events?since=yesterday-ish")
-    assert status == 400 and "is neither a time" in body
+    for since, message in (("yesterday-ish", "is neither a time"), ("99999999999w", "reaches back before the year 1"),
+                           ("%00%ff", "is neither a time")):
+        status, _, body = get(ui, f"/events?since={since}")
+        assert status == 400 and message in body, since
 
 
 def test_a_change_must_come_from_this_page(ui: UiServer, seeded: Seeded) -> None:
