@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean redis-server chromium
+.PHONY: demo test lint bench clean redis-server chromium promtool
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,16 @@ redis-server:
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
-test: lint redis-server chromium
+# README's Prometheus rules and the metrics endpoint are checked by promtool, taken out of Debian's prometheus
+# package into the venv without installing the package (no server is set up or started).
+$(BIN)/promtool: | $(BIN)/python
+	@folder=$$(mktemp -d) && cd $$folder && \
+	  (apt-get download prometheus 2>/dev/null || (apt-get update && apt-get download prometheus)) && \
+	  dpkg-deb -x prometheus_*.deb root && cp root/usr/bin/promtool $(abspath $@) && rm -rf $$folder
+
+promtool: $(BIN)/promtool
+
+test: lint redis-server chromium promtool
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-test

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import threading
 import time
 import urllib.error
@@ -30,8 +32,7 @@ def sample_key(name: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]
 
 def scrape(url: str) -> Samples:
     """Every sample of the endpoint's text exposition, by name and labels."""
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        text = answer.read().decode()
+    text = metrics_text(url)
     return {sample_key(s.name, **s.labels): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 
@@ -105,3 +106,16 @@ def running(config_file: Path, store: Store | None = None) -> Iterator[Daemon]:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def promtool() -> str:
+    """Prometheus' own checker: `make test` puts it in the venv (from Debian's prometheus package)."""
+    beside = Path(sys.executable).parent / "promtool"
+    found = str(beside) if beside.exists() else shutil.which("promtool")
+    assert found, "promtool is missing: `make promtool` (part of `make test`) installs it into the venv"
+    return found
+
+
+def metrics_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return str(answer.read().decode())

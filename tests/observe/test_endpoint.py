@@ -5,6 +5,7 @@ deliver to another; the scrape over HTTP has exact counts."""
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 from monitor.observe.metrics import package_version
 from tests.conftest import load_payload
 from tests.notify.receivers import HttpReceiver, free_port
-from tests.observe.helpers import Daemon, iso, running, wait_until
+from tests.observe.helpers import Daemon, iso, metrics_text, promtool, running, wait_until
 
 EVENT_TIME = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
 
@@ -83,6 +84,7 @@ def test_a_known_run_has_exact_counts(tmp_path: Path, chat: HttpReceiver) -> Non
             assert chat.wait_for(1) and wait_until(lambda: len(broken.requests) == 2)
             assert wait_until(lambda: delivered_and_given_up(daemon))
             samples = daemon.metrics()
+            text = metrics_text(f"{daemon.url}/metrics")
     finally:
         broken.close()
 
@@ -120,3 +122,5 @@ def test_a_known_run_has_exact_counts(tmp_path: Path, chat: HttpReceiver) -> Non
     last_record = value("monitor_last_record_timestamp_seconds")
     assert last_record is not None and abs(last_record - datetime.now(UTC).timestamp()) < 60
     assert value("process_cpu_seconds_total") is not None
+    linted = subprocess.run([promtool(), "check", "metrics"], input=text, capture_output=True, text=True, check=False)
+    assert (linted.returncode, linted.stdout + linted.stderr) == (0, "")

@@ -4,6 +4,8 @@ name only metrics the endpoint serves."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -14,11 +16,13 @@ from monitor.observe.health import Health
 from monitor.observe.metrics import Metrics
 from monitor.observe.server import serving
 from monitor.store import SqliteStore
+from tests.observe.helpers import promtool
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 SECTION = README.split("\n## Metrics and health\n", 1)[1].split("\n## ", 1)[0]
-[RULES] = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", SECTION, re.DOTALL)
-           if block.startswith("groups:")]
+[RULES_TEXT] = [block for block in re.findall(r"```yaml\n(.*?)```", SECTION, re.DOTALL)
+                if block.startswith("groups:")]
+RULES = yaml.safe_load(RULES_TEXT)
 
 
 def served(tmp_path: Path) -> set[str]:
@@ -44,3 +48,14 @@ def test_the_prometheus_rules_name_served_metrics(tmp_path: Path) -> None:
     assert named <= served(tmp_path)
     assert {rule["alert"] for group in RULES["groups"] for rule in group["rules"]} >= {
         "MonitorMessagesUndelivered", "MonitorDeadLetters", "MonitorIntakeLag", "MonitorNoEvents"}
+
+
+def test_promtool_takes_the_rules_and_they_fire_when_they_say(tmp_path: Path) -> None:
+    (tmp_path / "readme_rules.yaml").write_text(RULES_TEXT)
+    shutil.copy(Path(__file__).parent / "readme_rules.test.yaml", tmp_path)
+    checked = subprocess.run([promtool(), "check", "rules", "readme_rules.yaml"], cwd=tmp_path, capture_output=True,
+                             text=True, check=False)
+    assert checked.returncode == 0 and "SUCCESS: 8 rules found" in checked.stdout, checked.stdout + checked.stderr
+    tested = subprocess.run([promtool(), "test", "rules", "readme_rules.test.yaml"], cwd=tmp_path,
+                            capture_output=True, text=True, check=False)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
