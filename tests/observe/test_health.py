@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 from monitor.observe.health import STALL_SECONDS, Health
 from monitor.observe.metrics import Metrics
@@ -96,6 +100,9 @@ def test_an_input_thread_that_died_fails_liveness(tmp_path: Path) -> None:
 
     with serving("127.0.0.1:0", Metrics(health.store, health).registry, health) as (_, port):
         status, body = probe(f"http://127.0.0.1:{port}/healthz")
+        with pytest.raises(urllib.error.HTTPError) as elsewhere:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/admin", timeout=10)
+    assert elsewhere.value.code == 404 and elsewhere.value.read() == b"/metrics, /healthz or /readyz\n"
 
     assert status == 503 and body["status"] == "failing"
     assert body["checks"] == {
