@@ -28,6 +28,9 @@ def test_a_readme_example_loads(block: str, tmp_path: Path) -> None:
     if "groups" in data:  # Prometheus rules for the monitor itself; tests/observe/test_readme_metrics.py checks them
         assert all(rule["expr"] for group in data["groups"] for rule in group["rules"])
         return
+    if "repos" in data:  # a rules repository's pre-commit config; tests/cli/test_precommit.py runs the hook
+        assert [hook["id"] for repo in data["repos"] for hook in repo["hooks"]] == ["monitor-validate"]
+        return
     if "rules" in data and isinstance(data["rules"], list):
         (tmp_path / "rules.yaml").write_text(block)
         assert load_rules([tmp_path / "rules.yaml"])

@@ -31,7 +31,7 @@ def _bar(**settings: Any) -> tqdm[Any]:
     except OSError:
         sized = False
     shape: dict[str, Any] = {"dynamic_ncols": True} if sized else {"ncols": 80, "nrows": 24}
-    return tqdm(file=sys.stderr, **shape, **settings)
+    return tqdm(file=sys.stderr, smoothing=0, **shape, **settings)  # the rate: the average so far
 
 
 def counted(items: Iterable[T], desc: str, unit: str, total: int | None = None) -> Iterator[T]:

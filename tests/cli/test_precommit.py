@@ -42,9 +42,12 @@ def passed_files(repo: Path, spec: dict[str, Any]) -> list[str]:
     return [name for name in names if name.endswith((".yaml", ".yml")) and not re.search(spec["exclude"], name)]
 
 
-def run_hook(repo: Path) -> subprocess.CompletedProcess[str]:
-    spec = hook()
-    command = [*shlex.split(spec["entry"]), *spec.get("args", []), *passed_files(repo, spec)]
+def run_hook(repo: Path, only: list[str] | None = None, **overrides: Any) -> subprocess.CompletedProcess[str]:
+    """The hook's entry as pre-commit runs it (``overrides`` as a user's config would set them; ``only``: the
+    files a commit changed)."""
+    spec = {**hook(), **overrides}
+    files = [name for name in passed_files(repo, spec) if only is None or name in only]
+    command = [*shlex.split(spec["entry"]), *spec.get("args", []), *(files if spec["pass_filenames"] else [])]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
 
@@ -76,3 +79,26 @@ def test_the_hook_fails_a_bad_rule_and_passes_good_ones(tmp_path: Path) -> None:
     assert bad.stderr.startswith("rules/public.yaml:4:15: ")
     assert "severity" in bad.stderr.splitlines()[0]
     assert bad.stderr.splitlines()[-1] == "Error: 1 error(s)"
+
+
+def test_the_whole_folder_when_rules_share_macros(tmp_path: Path) -> None:
+    """The README's advice for rules that use another file's macros: ``args: [rules/]``, no file names passed."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "macros.yaml").write_text(
+        "macros:\n  bucket_change: {provider: [aws], resource: {kind: [bucket]}}\n")
+    (tmp_path / "rules" / "s3.yaml").write_text(GOOD.replace("match: {provider: [aws], resource: {kind: [bucket]},",
+                                                             "match: {$macro: bucket_change,"))
+    alone = run_hook(tmp_path, only=["rules/s3.yaml"])  # the file a commit changed, without its macro
+    assert alone.returncode == 1 and "bucket_change" in alone.stderr
+    whole = run_hook(tmp_path, args=["rules/"], pass_filenames=False)
+    assert whole.returncode == 0, whole.stderr
+    assert whole.stdout == "ok: 1 rules in rules/\n"
+
+
+def test_the_readme_config_uses_the_declared_hook() -> None:
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+               if b.startswith("repos:")]
+    [repo] = yaml.safe_load(block)["repos"]
+    assert [entry["id"] for entry in repo["hooks"]] == [hook()["id"]]
+    readme = (ROOT / "README.md").read_text()
+    assert "`args: [rules/]`" in readme and "`pass_filenames: false`" in readme
