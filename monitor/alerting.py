@@ -53,9 +53,10 @@ class Alerting:
 
     observer: Observer = IGNORE  # metrics and health (monitor.observe), set by the daemon
 
-    def __init__(self, build: Build, store: Store, dispatcher: Dispatcher | None = None,
-                 printer: Deliver | None = None, worker: str | None = None) -> None:
+    def __init__(self, build: Build, store: Store, dispatcher: Dispatcher | None = None, *,
+                 printer: Deliver | None = None, worker: str | None = None, cache_keys: int | None = None) -> None:
         self.build = build
+        self.cache_keys = cache_keys  # detector documents kept in memory; the rest are read from the store
         self.store = store
         self.dispatcher = dispatcher
         self.printer = printer
@@ -63,7 +64,7 @@ class Alerting:
         self._lock = threading.Lock()
         self._leading = False
         self._lease_until = datetime.now(UTC)
-        self.engine, self.pipeline = build(CachedState(store))
+        self.engine, self.pipeline = build(CachedState(store, cache_keys))
         self._built_at_start = True  # the state just loaded needs no reload if the lease comes at once
         self.position = 0
         self._expected: str | None = None  # the position on the store our state reflects
@@ -76,10 +77,12 @@ class Alerting:
         rules = load_rules([config.resolve(path) for path in config.rules])
         log.info("loaded %d rules; destinations: %s", len(rules), ", ".join(config.destinations) or "none")
         build, worker = _builder(rules, config, store), worker_name()
+        cache_keys = config.state_cache_keys
         if dry_run:
-            return cls(build, store, printer=build_printer(config), worker=worker)
+            return cls(build, store, printer=build_printer(config), worker=worker, cache_keys=cache_keys)
         policy = RetryPolicy.from_settings(config.delivery)
-        return cls(build, store, Dispatcher(store, build_deliver(config), policy, worker=worker), worker=worker)
+        return cls(build, store, Dispatcher(store, build_deliver(config), policy, worker=worker), worker=worker,
+                   cache_keys=cache_keys)
 
     def on_events(self, recorded: Sequence[StoredEvent]) -> None:
         """The intake recorded a batch: evaluate it, from memory when it follows this consumer's position
@@ -168,7 +171,7 @@ class Alerting:
     def _reload(self, *, rebuild: bool = True) -> None:
         """Drop what this process holds in memory and take up the state and position on the store."""
         if rebuild:
-            self.engine, self.pipeline = self.build(CachedState(self.store))
+            self.engine, self.pipeline = self.build(CachedState(self.store, self.cache_keys))
         saved = self.engine.runner.checkpoint
         self._expected = saved
         # Without saved state, start at the end of the log: history is for `monitor replay`.

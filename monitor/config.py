@@ -32,6 +32,8 @@ class Config(Closed):
     routes: Route | None = None
     inhibit_rules: list[InhibitRule] = []
     delivery: DeliverySettings = DeliverySettings()
+    state_cache_keys: int = Field(default=100_000, ge=1_000, description="detector documents kept in memory after each "
+                                  "batch (least recently used go; they are read back from the state when needed)")
     metrics: MetricsSettings | None = None  # the metrics and health endpoint; off when absent
     ui: UiSettings = UiSettings()
     base_dir: str = Field(default=".", exclude=True, description="folder relative paths are read from (the config's)")

@@ -14,6 +14,7 @@ from the detector's window or baseline) is dropped by ``expire``.
 from __future__ import annotations
 
 import heapq
+import itertools
 import struct
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, TypeVar
@@ -30,6 +31,10 @@ Document = dict[str, Any]
 class StateBackend(Protocol):
     def load_state(self, rule: str) -> Iterator[tuple[str, bytes, int]]:
         """Every (group key, serialized document, expires at) of a rule."""
+        ...
+
+    def load_document(self, rule: str, key: str) -> tuple[bytes, int] | None:
+        """One document and its expiry, or None."""
         ...
 
     def write_state(
@@ -91,6 +96,10 @@ class RuleState:
     def get(self, key: str) -> Document | None:
         return self._state.get(self.rule, key)
 
+    def peek(self, key: str) -> Document | None:
+        """The document, decoded apart: the one kept stays as it is (packed, or dropped from memory)."""
+        return self._state.peek(self.rule, key)
+
     def put(self, key: str, value: Document, expires_at: int) -> None:
         self._state.put(self.rule, key, value, expires_at)
 
@@ -142,16 +151,21 @@ def expiry_of(entry: Entry) -> int:
 
 
 class CachedState:
-    """Every live document in memory; a backend (when given) holds the durable copy, written on ``flush``.
+    """Live documents in memory; a backend (when given) holds the durable copy, written on ``flush``.
 
     A document at rest is kept packed (its expiry and serialized bytes, as the backend stores it): a million
     quiet keys cost their bytes, not a million dictionaries. ``get`` unpacks a document for the detectors to
     change in place; ``flush`` packs every document unpacked since, reusing the bytes it writes.
+
+    With a backend and a ``capacity``, at most that many documents stay in memory after a flush: the least
+    recently used are dropped (they are all written by then) and read back from the backend when asked for.
     """
 
-    def __init__(self, backend: StateBackend | None = None) -> None:
+    def __init__(self, backend: StateBackend | None = None, capacity: int | None = None) -> None:
         self.backend = backend
-        self._rules: dict[str, dict[str, Entry]] = {}  # rule -> key -> entry
+        self.capacity = capacity if backend is not None else None
+        self._rules: dict[str, dict[str, Entry]] = {}  # rule -> key -> entry, least recently used first
+        self._partial: set[str] = set()  # rules some of whose documents are only on the backend
         self._dirty: dict[str, set[str]] = {}  # rule -> keys to write
         self._loose: dict[str, set[str]] = {}  # rule -> keys unpacked since the last flush
         self.deleted: set[tuple[str, str]] = set() if backend else _Untracked()
@@ -175,18 +189,37 @@ class CachedState:
 
     def get(self, rule: str, key: str) -> Document | None:
         table = self.table(rule)
-        entry = table.get(key)
+        # With a capacity, the entry goes back in at the end: the most recently used (a dict keeps that order).
+        entry = table.pop(key, None) if self.capacity is not None else table.get(key)
         if entry is None:
-            return None
+            entry = self._read_back(rule, key)
+            if entry is None:
+                return None
         if isinstance(entry, bytes):
-            entry = table[key] = [orjson.loads(memoryview(entry)[EXPIRY.size:]), expiry_of(entry)]
+            entry = [orjson.loads(memoryview(entry)[EXPIRY.size:]), expiry_of(entry)]
             self._loose[rule].add(key)
+        table[key] = entry
         document: Document = entry[0]
         return document
 
+    def peek(self, rule: str, key: str) -> Document | None:
+        entry = self.table(rule).get(key)
+        if entry is None:
+            return None
+        document: Document = orjson.loads(memoryview(entry)[EXPIRY.size:]) if isinstance(entry, bytes) else entry[0]
+        return document
+
+    def _read_back(self, rule: str, key: str) -> Entry | None:
+        """A document dropped from memory, from the backend (None when it has expired meanwhile)."""
+        found = self.backend.load_document(rule, key) if self.backend and rule in self._partial else None
+        if found is None or found[1] <= self._expired_until:
+            return None
+        self._expiry.add(found[1], rule, key)
+        return pack(*found)
+
     def put(self, rule: str, key: str, value: Document, expires_at: int) -> None:
         table = self.table(rule)
-        if key not in table:
+        if table.pop(key, None) is None:
             self._expiry.add(expires_at, rule, key)
             if self.deleted:
                 self.deleted.discard((rule, key))
@@ -195,7 +228,7 @@ class CachedState:
         self._dirty[rule].add(key)
 
     def delete(self, rule: str, key: str) -> None:
-        if self.table(rule).pop(key, None) is not None:
+        if self.table(rule).pop(key, None) is not None or rule in self._partial:
             self._dirty[rule].discard(key)
             self._loose[rule].discard(key)
             self.deleted.add((rule, key))
@@ -233,6 +266,20 @@ class CachedState:
                 self.backend.delete_expired_state(self._expired_until)
         self._pack(bodies)
         self._clear_dirty()
+        self._evict()
+
+    def _evict(self) -> None:
+        """Drop the least recently used documents past ``capacity`` (all written: this runs after a flush)."""
+        excess = self.size() - self.capacity if self.capacity is not None else 0
+        for rule, table in sorted(self._rules.items(), key=lambda item: -len(item[1])):
+            if excess <= 0:
+                return
+            dropped = list(itertools.islice(table, min(excess, len(table))))
+            for key in dropped:
+                del table[key]
+            if dropped:
+                self._partial.add(rule)
+            excess -= len(dropped)
 
     def _pack(self, bodies: dict[tuple[str, str], bytes]) -> None:
         for rule, keys in self._loose.items():
@@ -278,6 +325,9 @@ class MemoryBackend:
         for (name, key), (body, expires_at) in sorted(self.rows.items()):
             if name == rule:
                 yield key, body, expires_at
+
+    def load_document(self, rule: str, key: str) -> tuple[bytes, int] | None:
+        return self.rows.get((rule, key))
 
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],

@@ -169,6 +169,10 @@ class DetectorStateStore(Protocol):
         """A detector rule's state documents: (key, body, expires at)."""
         ...
 
+    def load_document(self, rule: str, key: str) -> tuple[bytes, int] | None:
+        """One document (body, expires at), or None: for a cache that keeps only some keys in memory."""
+        ...
+
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
         checkpoint: tuple[str, str] | None = None, notifications: Sequence[NewNotification] = (), *,

@@ -69,6 +69,13 @@ class RedisDetectorState(RedisPart):
             expires, _, body = value.partition(b":")
             yield key.decode(), body, int(expires)
 
+    def load_document(self, rule: str, key: str) -> tuple[bytes, int] | None:
+        value = self._redis.hget(self.key("s:rule", rule), key)
+        if value is None:
+            return None
+        expires, _, body = blob(value).partition(b":")
+        return body, int(expires)
+
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
         checkpoint: tuple[str, str] | None = None, notifications: Sequence[NewNotification] = (), *,

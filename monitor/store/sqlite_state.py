@@ -36,6 +36,12 @@ class SqliteDetectorState:
         for key, body, expires_at in rows:
             yield str(key), bytes(body), int(expires_at)
 
+    def load_document(self, rule: str, key: str) -> tuple[bytes, int] | None:
+        with self._lock:
+            row = self._db.execute("SELECT body, expires_at FROM detector_state WHERE rule = ? AND key = ?",
+                                   (rule, key)).fetchone()
+        return (bytes(row[0]), int(row[1])) if row else None
+
     def insert_notifications(self, db: sqlite3.Connection, notifications: Sequence[NewNotification]) -> None: ...
 
     def write_state(

@@ -161,6 +161,15 @@ def test_write_state_puts_and_deletes_documents_by_rule_and_key(store: Store) ->
     assert list(store.load_state("other")) == [("k1", b"x", 300)]
 
 
+def test_one_document_reads_back_by_rule_and_key(store: Store) -> None:
+    store.write_state([("count", "k:1", b"\x00\xff binary", 200), ("other", "k:1", b"x", 300)], [])
+    assert store.load_document("count", "k:1") == (b"\x00\xff binary", 200)
+    assert store.load_document("other", "k:1") == (b"x", 300)
+    assert store.load_document("count", "k:2") is None and store.load_document("absent", "k:1") is None
+    store.write_state([], [("count", "k:1")])
+    assert store.load_document("count", "k:1") is None
+
+
 def test_expired_state_is_deleted_up_to_now_inclusive(store: Store) -> None:
     store.write_state([("a", "old", b"1", 100), ("a", "edge", b"2", 200), ("a", "new", b"3", 300),
                        ("b", "old", b"4", 50)], [])

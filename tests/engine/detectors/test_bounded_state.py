@@ -1,0 +1,79 @@
+"""A state cache that keeps only some documents in memory changes nothing a detector decides.
+
+Every detector, fed the same steps, raises the same alerts (with the same counts and event ids) whether its
+state stays in memory or is dropped down to one document after every step and read back from the backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.engine.state import CachedState, MemoryBackend
+from monitor.engine.stateful import StatefulRunner
+from tests.engine.detectors import harness as h
+from tests.engine.detectors.test_absence import ABSENCE
+from tests.engine.detectors.test_rates import ANOMALY, SPIKE
+from tests.engine.detectors.test_sequence import SEQUENCE
+from tests.engine.detectors.test_values import CHANGE, NEW_VALUE
+from tests.engine.detectors.test_windows import CARDINALITY, THRESHOLD
+
+SPECS = st.one_of(THRESHOLD, CARDINALITY, NEW_VALUE, CHANGE, ABSENCE, SPIKE, ANOMALY, SEQUENCE)
+OPERATIONS = ["Op", "CreateBucket", "PutBucketPolicy", "DeleteBucket"]
+
+
+@st.composite
+def steps(draw: st.DrawFn) -> list[h.Step]:
+    """Events of five keys (values and operations drawn) and clock ticks, in time order."""
+    raw = draw(st.lists(st.tuples(st.integers(0, 15), st.sampled_from(["a", "b", "c", "d", "e", None]),
+                                  st.sampled_from(["v1", "v2", "v3", None]), st.sampled_from(OPERATIONS)),
+                        max_size=50))
+    second, found = 0, []
+    for index, (gap, key, value, operation) in enumerate(raw):
+        second += gap
+        found.append(second if key is None else h.event(index, second, key, value, operation=operation))
+    return found
+
+
+def feed_bounded(spec: dict[str, Any], stream: list[h.Step], capacity: int) -> list[Any]:
+    """The steps through a runner whose cache keeps ``capacity`` documents, flushed after every step as the
+    daemon flushes after every batch."""
+    run = StatefulRunner([h.loaded(spec)], CachedState(MemoryBackend(), capacity))
+    found = []
+    for index, step in enumerate(stream):
+        found += h.feed(run, [step], start=index)
+        run.flush(str(index))
+        assert run.state.size() <= capacity
+    return found
+
+
+def details(found: list[Any]) -> list[tuple[Any, ...]]:
+    return [(index, a.status, a.fingerprint, a.count, a.event_ids) for index, a in found]
+
+
+@settings(max_examples=400, deadline=None)
+@given(SPECS, steps(), st.sampled_from([1, 2]))
+def test_documents_dropped_from_memory_and_read_back_change_no_alert(
+    spec: dict[str, Any], stream: list[h.Step], capacity: int,
+) -> None:
+    assert details(feed_bounded(spec, stream, capacity)) == details(h.feed(h.runner(spec), stream))
+
+
+def test_a_dropped_document_is_read_back_from_the_backend_and_an_expired_one_is_not() -> None:
+    backend = MemoryBackend()
+    state = CachedState(backend, capacity=1)
+    state.put("r", "a", {"n": 1}, 100)
+    state.put("r", "b", {"n": 2}, 200)
+    state.flush("1")
+    assert state.size() == 1 and backend.rows[("r", "a")][1] == 100  # "a", the least recently used, left memory
+    assert state.get("r", "a") == {"n": 1}  # read back (and now the most recently used)
+    state.flush("2")
+    assert state.size() == 1 and state.get("r", "b") == {"n": 2}
+    state.flush("3")
+    state.expire(150)  # "a" is on the backend only; its expiry has passed
+    assert state.get("r", "a") is None
+    state.delete("r", "b")
+    state.flush("4")
+    assert ("r", "b") not in backend.rows and ("r", "a") not in backend.rows
