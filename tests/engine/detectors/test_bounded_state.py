@@ -6,6 +6,7 @@ state stays in memory or is dropped down to one document after every step and re
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -77,3 +78,23 @@ def test_a_dropped_document_is_read_back_from_the_backend_and_an_expired_one_is_
     state.delete("r", "b")
     state.flush("4")
     assert ("r", "b") not in backend.rows and ("r", "a") not in backend.rows
+
+
+def test_the_daemon_keeps_state_cache_keys_documents_in_memory(tmp_path: Path) -> None:
+    from monitor.alerting import Alerting
+    from monitor.config import Config
+    from monitor.store import open_store
+
+    (tmp_path / "rules.yaml").write_text("rules:\n  - {id: r, title: T, severity: low, match: {provider: [aws]},\n"
+                                         "     detect: {type: threshold, count: 2, window: 1m}}\n")
+    config = Config.model_validate({"state": f"sqlite:///{tmp_path}/state.db", "rules": [str(tmp_path / "rules.yaml")],
+                                    "state_cache_keys": 1000})
+    store = open_store(config.state_url())
+    alerting = Alerting.from_config(config, store, dry_run=True)
+    try:
+        assert alerting.engine.runner.state.capacity == 1000
+        alerting._reload()
+        assert alerting.engine.runner.state.capacity == 1000  # a fresh state after a lost lease too
+    finally:
+        alerting.close()
+        store.close()
