@@ -128,3 +128,18 @@ def test_json_lines_carry_the_structured_fields(folder: Path) -> None:
     assert sent["worker"] in sent["message"]
     dead = [record for record in records if record["message"].startswith("dead letter from file:events.jsonl:")]
     assert len(dead) == 2
+
+
+def test_run_once_names_a_failing_input_in_one_line_and_exits_1(folder: Path) -> None:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_MAX_ATTEMPTS": "1",
+           "AWS_EC2_METADATA_DISABLED": "true"}
+    ran = subprocess.run([sys.executable, "-m", "monitor", "run", "--once", "--config", "monitor.yaml"], cwd=folder,
+                         env=env, capture_output=True, text=True, check=False, timeout=120)
+    lines = ran.stderr.splitlines()
+    assert ran.returncode == 1
+    [failed] = [line for line in lines if "monitor.daemon: input aws.sqs" in line and " failed: " in line]
+    assert re.search(r"ERROR   monitor\.daemon: input aws\.sqs:\S+ failed: EndpointConnectionError: Could not connect "
+                     r'to the endpoint URL: "http://127\.0\.0\.1:\d+/"$', failed)
+    assert "Traceback" not in ran.stderr
+    assert lines[-1].startswith("Error: inputs failed: aws.sqs:http://127.0.0.1:")
+    assert any("recorded 13 new events (0 duplicates), 2 dead letters" in line for line in lines)  # the file still
