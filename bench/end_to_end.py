@@ -84,6 +84,12 @@ def parse_only(payloads: list[bytes]) -> None:
         orjson.loads(raw)
 
 
+def normalize_only(payloads: list[bytes]) -> None:
+    """The first stage alone: every payload parsed and normalized (``bench.normalize``), nothing recorded."""
+    for raw in payloads:
+        normalize(orjson.loads(raw))
+
+
 def feed(intake: Intake, payloads: list[bytes], batch: int) -> None:
     for start in range(0, len(payloads), batch):
         intake([Message(raw, f"bench#{start + n}") for n, raw in enumerate(payloads[start:start + batch])])
@@ -133,6 +139,7 @@ def run(payloads: list[bytes], rules: int, batch: int, profile: bool) -> dict[st
         store.close()
         total, parts = disk_usage(Path(config.state_url().removeprefix("sqlite:///")))
     baseline = len(payloads) / best_seconds(lambda: parse_only(payloads))
+    adapters = len(payloads) / best_seconds(lambda: normalize_only(payloads), rounds=2)
     rate = len(payloads) / seconds
     print(f"{len(payloads):,} payloads -> {event_count:,} events, {len(alerting.engine.rules):,} rules loaded in "
           f"{loading:.1f}s (not timed), batches of {batch}")
@@ -141,6 +148,8 @@ def run(payloads: list[bytes], rules: int, batch: int, profile: bool) -> dict[st
     print(f"  orjson.loads only          : {baseline:>10,.0f} payloads/s")
     print(f"  intake -> rules -> alerts  : {rate:>10,.0f} payloads/s {event_count / seconds:>10,.0f} events/s "
           f"({seconds:.1f}s; drain after: {draining:.2f}s)")
+    print(f"  loads + adapters only      : {adapters:>10,.0f} payloads/s (ratio {adapters / baseline:.4f}: the "
+          "first stage alone, a ceiling for the whole)")
     print(f"  ratio end to end / loads   : {rate / baseline:.4f} (target >= 0.2)")
     print(f"  disk per event             : {total / event_count:>10,.0f} bytes ({total:,} bytes; target <= 3,072)")
     for part, size in parts.items():
