@@ -12,7 +12,22 @@ from monitor.cli.common import load_or_fail, parse_since, state_url
 from monitor.observe.settings import listen_option, with_metrics
 
 
-@click.group()
+class _Commands(click.Group):
+    """With ``--log-format json``, the error that ends a command is a JSON log line too (usage errors are not)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if isinstance(exc, click.UsageError) or ctx.params.get("log_format") != "json":
+                raise
+            import logging
+
+            logging.getLogger("monitor.cli").error(exc.format_message())
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="cloud-monitor", prog_name="monitor")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="log lines as text or JSON")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),

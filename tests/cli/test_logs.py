@@ -23,16 +23,23 @@ RETRY = re.compile(r'WARNING monitor\.daemon: input aws\.sqs:(\S+) failed: Endpo
                    r'to the endpoint URL: "http://127\.0\.0\.1:\d+/"; retrying in (\d+)s$')
 
 
+AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_MAX_ATTEMPTS": "1",
+       "AWS_EC2_METADATA_DISABLED": "true"}  # botocore signs, tries once per call, asks no metadata service
+
+
+def monitor(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "monitor", *args], cwd=folder, env={**os.environ, **AWS},
+                          capture_output=True, text=True, check=False, timeout=120)
+
+
 class Daemon:
     """``monitor run`` in a process of its own; its stderr read line by line as it comes."""
 
     def __init__(self, folder: Path, *options: str) -> None:
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "monitor", *options, "run", "--config", "monitor.yaml"],
-            cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
+            cwd=folder, env={**os.environ, **AWS}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -131,10 +138,7 @@ def test_json_lines_carry_the_structured_fields(folder: Path) -> None:
 
 
 def test_run_once_names_a_failing_input_in_one_line_and_exits_1(folder: Path) -> None:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_MAX_ATTEMPTS": "1",
-           "AWS_EC2_METADATA_DISABLED": "true"}
-    ran = subprocess.run([sys.executable, "-m", "monitor", "run", "--once", "--config", "monitor.yaml"], cwd=folder,
-                         env=env, capture_output=True, text=True, check=False, timeout=120)
+    ran = monitor(folder, "run", "--once", "--config", "monitor.yaml")
     lines = ran.stderr.splitlines()
     assert ran.returncode == 1
     [failed] = [line for line in lines if "monitor.daemon: input aws.sqs" in line and " failed: " in line]
@@ -143,3 +147,19 @@ def test_run_once_names_a_failing_input_in_one_line_and_exits_1(folder: Path) ->
     assert "Traceback" not in ran.stderr
     assert lines[-1].startswith("Error: inputs failed: aws.sqs:http://127.0.0.1:")
     assert any("recorded 13 new events (0 duplicates), 2 dead letters" in line for line in lines)  # the file still
+
+
+def test_with_json_logs_the_error_that_ends_a_command_is_a_json_line_too(folder: Path) -> None:
+    ran = monitor(folder, "--log-format", "json", "run", "--once", "--config", "monitor.yaml")
+    assert ran.returncode == 1
+    records = [json.loads(line) for line in ran.stderr.splitlines()]
+    [failed] = [record for record in records if record.get("input", "").startswith("aws.sqs:")
+                and record["level"] == "error"]
+    assert failed["reason"].startswith("EndpointConnectionError: ")
+    assert (records[-1]["level"], records[-1]["logger"]) == ("error", "monitor.cli")
+    assert records[-1]["message"].startswith("inputs failed: aws.sqs:http://127.0.0.1:")
+
+    missing = monitor(folder, "--log-format", "json", "run", "--config", "nope.yaml")
+    [record] = [json.loads(line) for line in missing.stderr.splitlines()]
+    assert missing.returncode == 1
+    assert record["message"] == "invalid config\nnope.yaml:1:1: config file not found"
