@@ -211,9 +211,9 @@ class UiApp:
                 preview = queries.silence_preview(self.store, self._pattern(form["matchers"]))
             except BadInput as exc:
                 status, error = 400, str(exc)
-        now = datetime.now(UTC)
+        now, created = datetime.now(UTC), request.arg("created")
         return self.page("silences.html", status=status, form=form, preview=preview, error=error,
-                         created=request.arg("created"), silences=self.store.silences(active_at=now),
+                         created=created if created.isdigit() else "", silences=self.store.silences(active_at=now),
                          expired=[s for s in self.store.silences() if not s.ends_at > now][-20:])
 
     def create_silence(self, request: Request) -> Response:
