@@ -91,7 +91,7 @@ def _run_once_with_progress(config: Any, dry_run: bool) -> None:
     def postfix() -> str:
         return "".join(f"{intake.duplicates} duplicates, {intake.dead} dead letters" for intake in started)
 
-    with watching("recorded", " events", count, postfix):
+    with watching("recorded", " events", count, postfix, stdout_used=dry_run):  # --dry-run prints the messages
         daemon.run(config, once=True, dry_run=dry_run, watch=started.append)
 
 

@@ -1,4 +1,5 @@
-"""Progress of long commands on a terminal: counts and a rate on stderr (tqdm); nothing when stderr is not one.
+"""Progress of long commands on a terminal: counts and a rate on stderr (tqdm); nothing when stderr is not one,
+nor when the command's results go to the same terminal on stdout.
 
 While a bar is shown, log lines are written above it instead of through it.
 """
@@ -20,8 +21,10 @@ T = TypeVar("T")
 POLL_SECONDS = 0.2
 
 
-def on_terminal() -> bool:
-    return sys.stderr.isatty()
+def on_terminal(*, stdout_used: bool = True) -> bool:
+    """Whether a bar is shown: stderr is a terminal, and (when the command writes its results on stdout) stdout
+    is not that terminal too, where the bar would break through the results."""
+    return sys.stderr.isatty() and not (stdout_used and sys.stdout.isatty())
 
 
 def _bar(**settings: Any) -> tqdm[Any]:
@@ -44,10 +47,10 @@ def counted(items: Iterable[T], desc: str, unit: str, total: int | None = None) 
 
 
 @contextmanager
-def watching(desc: str, unit: str, count: Callable[[], int],
-             postfix: Callable[[], str] | None = None) -> Iterator[None]:
+def watching(desc: str, unit: str, count: Callable[[], int], postfix: Callable[[], str] | None = None, *,
+             stdout_used: bool = True) -> Iterator[None]:
     """A bar showing ``count()`` (and ``postfix()``), read a few times a second while the block runs."""
-    if not on_terminal():
+    if not on_terminal(stdout_used=stdout_used):
         yield
         return
     done = threading.Event()

@@ -32,13 +32,13 @@ def monitor(*args: str) -> list[str]:
     return [sys.executable, "-m", "monitor", *args]
 
 
-def on_terminal(folder: Path, *args: str, columns: int = 100) -> tuple[str, bytes, int]:
-    """Run ``monitor ARGS`` with its stderr on a pseudo-terminal ``columns`` wide (0: one that gives no size);
-    returns what the terminal showed, stdout, and the exit code."""
+def on_terminal(folder: Path, *args: str, columns: int = 100, stdout_too: bool = False) -> tuple[str, bytes, int]:
+    """Run ``monitor ARGS`` with its stderr (and with ``stdout_too`` its stdout) on a pseudo-terminal ``columns``
+    wide (0: one that gives no size); returns what the terminal showed, stdout, and the exit code."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30 if columns else 0, columns, 0, 0))
-    with subprocess.Popen(monitor(*args), cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=terminal) as process:
+    with subprocess.Popen(monitor(*args), cwd=folder, stdin=subprocess.DEVNULL,
+                          stdout=terminal if stdout_too else subprocess.PIPE, stderr=terminal) as process:
         os.close(terminal)
         shown = b""
         while True:
@@ -49,8 +49,7 @@ def on_terminal(folder: Path, *args: str, columns: int = 100) -> tuple[str, byte
             if not chunk:
                 break
             shown += chunk
-        assert process.stdout is not None
-        out = process.stdout.read()
+        out = process.stdout.read() if process.stdout is not None else b""
         code = process.wait(timeout=60)
     os.close(controller)
     return shown.decode(), out, code
@@ -111,3 +110,14 @@ def test_run_once_and_replay_show_counts_and_a_rate(folder: Path) -> None:
     assert len(out.splitlines()) == 13
     assert "replayed: 13 events [" in shown and "events/s, 13 alerts]" in shown
     assert "replayed 13 events through 1 rules: 13 alerts" in shown
+
+
+def test_no_bar_through_results_written_on_the_same_terminal(folder: Path) -> None:
+    shown, _, code = on_terminal(folder, "normalize", "events.jsonl", stdout_too=True)
+    assert code == 1
+    assert shown.count('"provider":"aws"') == 13  # the events, on the terminal
+    assert "normalized:" not in shown and "events/s" not in shown
+
+    shown, _, code = on_terminal(folder, *RUN_ONCE, stdout_too=True)  # nothing on stdout: the bar is shown
+    assert code == 0, shown
+    assert "recorded: 13 events [" in shown
