@@ -1,11 +1,11 @@
-"""The pre-commit hook: ``.pre-commit-hooks.yaml`` parses, and its entry, given the files pre-commit would pass it
-(the hook's ``types`` and ``exclude`` applied to a rules repository's files), fails a bad rule and passes good ones."""
+"""The pre-commit hook: pre-commit itself validates ``.pre-commit-hooks.yaml``, and runs the hook, as declared
+(its entry, types, exclude and pass_filenames; ``language: system`` so that pre-commit uses this installation
+instead of building one), in a temporary rules repository: a bad rule fails the run, good ones pass it."""
 
 from __future__ import annotations
 
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).parents[2]
+BIN = Path(sys.executable).parent
 GOOD = """\
 rules:
   - id: s3-bucket-deleted
@@ -35,70 +36,69 @@ def hook() -> dict[str, Any]:
     return dict(found)
 
 
-def passed_files(repo: Path, spec: dict[str, Any]) -> list[str]:
-    """What pre-commit passes the hook: the repository's files of its ``types`` not matching ``exclude``."""
-    assert spec["types"] == ["yaml"]
-    names = sorted(path.relative_to(repo).as_posix() for path in repo.rglob("*") if path.is_file())
-    return [name for name in names if name.endswith((".yaml", ".yml")) and not re.search(spec["exclude"], name)]
+def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PRE_COMMIT_HOME": str(cwd.parent / "pre-commit-home"), "GIT_CONFIG_GLOBAL": os.devnull}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=120)
 
 
-def run_hook(repo: Path, only: list[str] | None = None, **overrides: Any) -> subprocess.CompletedProcess[str]:
-    """The hook's entry as pre-commit runs it (``overrides`` as a user's config would set them; ``only``: the
-    files a commit changed)."""
-    spec = {**hook(), **overrides}
-    files = [name for name in passed_files(repo, spec) if only is None or name in only]
-    command = [*shlex.split(spec["entry"]), *spec.get("args", []), *(files if spec["pass_filenames"] else [])]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
+def pre_commit(repo: Path, **overrides: Any) -> subprocess.CompletedProcess[str]:
+    """``pre-commit run --all-files`` in ``repo`` with the hook as declared (and ``overrides``, as a user's
+    config may set them)."""
+    declared = {**hook(), "language": "system", **overrides}
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": [declared]}]}))
+    if not (repo / ".git").exists():
+        assert run(["git", "init", "-q", "."], repo).returncode == 0
+    assert run(["git", "add", "."], repo).returncode == 0
+    return run([str(BIN / "pre-commit"), "run", "--all-files", "--color", "never"], repo)
 
 
-def test_the_hook_is_declared_for_rule_files() -> None:
+def test_pre_commit_accepts_the_manifest(tmp_path: Path) -> None:
     spec = hook()
-    assert (spec["id"], spec["language"], spec["pass_filenames"]) == ("monitor-validate", "python", True)
-    assert shlex.split(spec["entry"]) == ["monitor", "validate"]
-    exclude = re.compile(spec["exclude"])
-    assert [name for name in ("rules/s3.yaml", "rules/s3.tests.yaml", "monitor.yaml", "deploy/monitor.yml",
-                              ".pre-commit-config.yaml", "s3.yml") if not exclude.search(name)] == ["rules/s3.yaml",
-                                                                                                   "s3.yml"]
+    assert (spec["id"], spec["language"], spec["entry"], spec["pass_filenames"]) == (
+        "monitor-validate", "python", "monitor validate", True)
+    assert run([str(BIN / "pre-commit"), "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")],
+               tmp_path).returncode == 0
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump([{key: value for key, value in spec.items() if key != "entry"}]))
+    assert run([str(BIN / "pre-commit"), "validate-manifest", str(broken)], tmp_path).returncode == 1
 
 
 def test_the_hook_fails_a_bad_rule_and_passes_good_ones(tmp_path: Path) -> None:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "s3.yaml").write_text(GOOD)
-    (tmp_path / "rules" / "s3.tests.yaml").write_text("cases: []\n")  # not a rule file: not passed
-    (tmp_path / ".pre-commit-config.yaml").write_text(
-        "repos:\n  - {repo: https://example.invalid/cloud-monitor, rev: v0.1.0, hooks: [{id: monitor-validate}]}\n")
-    assert passed_files(tmp_path, hook()) == ["rules/s3.yaml"]
-    good = run_hook(tmp_path)
-    assert good.returncode == 0, good.stderr
-    assert good.stdout == "ok: 1 rules in rules/s3.yaml\n"
+    repo = tmp_path / "rules-repo"
+    (repo / "rules").mkdir(parents=True)
+    (repo / "rules" / "s3.yaml").write_text(GOOD)
+    (repo / "rules" / "s3.tests.yaml").write_text("not: [a rule file")  # a rule test: not passed to the hook
+    (repo / "monitor.yaml").write_text("rules: [rules/]\n")  # the config: checked, not taken for rules
+    good = pre_commit(repo)
+    assert good.returncode == 0, good.stdout
+    assert re.search(r"^monitor validate\.+Passed$", good.stdout, re.MULTILINE)
 
-    (tmp_path / "rules" / "public.yaml").write_text(BAD)
-    bad = run_hook(tmp_path)
+    (repo / "rules" / "public.yaml").write_text(BAD)
+    bad = pre_commit(repo)
     assert bad.returncode == 1
-    assert bad.stderr.startswith("rules/public.yaml:4:15: ")
-    assert "severity" in bad.stderr.splitlines()[0]
-    assert bad.stderr.splitlines()[-1] == "Error: 1 error(s)"
+    assert re.search(r"^monitor validate\.+Failed$", bad.stdout, re.MULTILINE)
+    assert re.search(r"^rules/public\.yaml:4:15: .*severity", bad.stdout, re.MULTILINE), bad.stdout
+    assert "Error: 1 error(s)" in bad.stdout
 
 
 def test_the_whole_folder_when_rules_share_macros(tmp_path: Path) -> None:
     """The README's advice for rules that use another file's macros: ``args: [rules/]``, no file names passed."""
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "macros.yaml").write_text(
+    repo = tmp_path / "rules-repo"
+    (repo / "rules").mkdir(parents=True)
+    (repo / "rules" / "macros.yaml").write_text(
         "macros:\n  bucket_change: {provider: [aws], resource: {kind: [bucket]}}\n")
-    (tmp_path / "rules" / "s3.yaml").write_text(GOOD.replace("match: {provider: [aws], resource: {kind: [bucket]},",
-                                                             "match: {$macro: bucket_change,"))
-    alone = run_hook(tmp_path, only=["rules/s3.yaml"])  # the file a commit changed, without its macro
-    assert alone.returncode == 1 and "bucket_change" in alone.stderr
-    whole = run_hook(tmp_path, args=["rules/"], pass_filenames=False)
-    assert whole.returncode == 0, whole.stderr
-    assert whole.stdout == "ok: 1 rules in rules/\n"
+    (repo / "rules" / "s3.yaml").write_text(GOOD.replace("match: {provider: [aws], resource: {kind: [bucket]},",
+                                                         "match: {$macro: bucket_change,"))
+    alone = pre_commit(repo, files=r"^rules/s3\.yaml$")  # only the file a commit changed, without its macro
+    assert alone.returncode == 1 and "bucket_change" in alone.stdout
+    whole = pre_commit(repo, files=r"^rules/s3\.yaml$", args=["rules/"], pass_filenames=False)
+    assert whole.returncode == 0, whole.stdout
 
 
 def test_the_readme_config_uses_the_declared_hook() -> None:
-    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
-               if b.startswith("repos:")]
+    readme = (ROOT / "README.md").read_text()
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL) if b.startswith("repos:")]
     [repo] = yaml.safe_load(block)["repos"]
     assert [entry["id"] for entry in repo["hooks"]] == [hook()["id"]]
-    readme = (ROOT / "README.md").read_text()
     assert "`args: [rules/]`" in readme and "`pass_filenames: false`" in readme
