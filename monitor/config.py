@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
+from monitor.config_secrets import substitute_secrets
 from monitor.inputs import InputSettings
 from monitor.notify.destinations import Destination
 from monitor.notify.settings import DeliverySettings, InhibitRule, Route
@@ -59,7 +60,8 @@ class ConfigError(YamlErrors):
 
 
 def substitute_env(doc: YamlDocument, environ: dict[str, str] | os._Environ[str]) -> list[SourceError]:
-    """Replace ``${env:NAME}`` (or ``${env:NAME:-default}``) in string values, in place."""
+    """Replace ``${env:NAME}`` (or ``${env:NAME:-default}``) in string values, in place; then secret store
+    references, ``${ssm:/NAME}`` and ``${secret:NAME}`` (``monitor.config_secrets``)."""
     errors: list[SourceError] = []
 
     def replace(value: Any, path: Path_) -> Any:
@@ -80,6 +82,7 @@ def substitute_env(doc: YamlDocument, environ: dict[str, str] | os._Environ[str]
             return ""
 
         substituted = _ENV_REFERENCE.sub(lookup, value)
+        substituted = substitute_secrets(substituted, lambda why: errors.append(SourceError(doc.locate(path), why)))
         if substituted != value:
             doc.substituted[path] = (value, substituted)
         return substituted
