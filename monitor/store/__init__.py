@@ -26,6 +26,14 @@ def _redis(rest: str) -> Store:
     return RedisStore(f"redis://{rest}")
 
 
+@backends.register("dynamodb")
+def _dynamodb(rest: str) -> Store:
+    """``dynamodb://TABLE?region=R[&endpoint_url=URL]``: imported only when named, like redis (boto3 loads slowly)."""
+    from monitor.store.dynamodb import open_url
+
+    return open_url(rest)
+
+
 def open_store(url: str) -> Store:
     """The store a ``state:`` URL names: ``sqlite:///PATH`` (the default) or ``redis://HOST:PORT/DB``."""
     scheme, separator, rest = url.partition("://")

@@ -9,15 +9,24 @@ from pathlib import Path
 import pytest
 
 from monitor.store import Store, open_store
+from tests.store.dynamodb_server import DynamoServer
 from tests.store.redis_server import RedisServer
 
-BACKENDS = ["sqlite", "redis"]
+BACKENDS = ["sqlite", "redis", "dynamodb"]
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One redis-server for the session (started only when a Redis test runs), stopped at the end."""
     server = RedisServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_server() -> Iterator[DynamoServer]:
+    """One moto server for the session (started only when a DynamoDB test runs), stopped at the end."""
+    server = DynamoServer()
     yield server
     server.close()
 
@@ -42,6 +51,9 @@ def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> s
     """A ``state:`` URL naming an empty store of the backend under test."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path}/state/monitor.db"
+    if backend == "dynamodb":
+        moto: DynamoServer = request.getfixturevalue("dynamodb_server")
+        return moto.url()  # a fresh table: nothing of another test is seen
     server: RedisServer = request.getfixturevalue("redis_server")
     _flush(server.url)
     return server.url
@@ -77,6 +89,9 @@ def mark_schema(backend: str, store_url: str) -> Callable[[int], None]:
             db.commit()
             db.close()
             return
+        if backend == "dynamodb":
+            _mark_dynamodb(store_url, version)
+            return
         import redis
 
         client = redis.Redis.from_url(store_url)
@@ -86,3 +101,15 @@ def mark_schema(backend: str, store_url: str) -> Callable[[int], None]:
             client.close()
 
     return mark
+
+
+def _mark_dynamodb(url: str, version: int) -> None:
+    import boto3
+
+    table, _, query = url.removeprefix("dynamodb://").partition("?")
+    options = dict(part.split("=", 1) for part in query.split("&"))
+    client = boto3.client("dynamodb", region_name=options["region"], endpoint_url=options["endpoint_url"])
+    try:
+        client.put_item(TableName=table, Item={"PK": {"S": "meta"}, "SK": {"S": "schema"}, "v": {"N": str(version)}})
+    finally:
+        client.close()
