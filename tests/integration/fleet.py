@@ -8,10 +8,12 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from monitor.store.base import Store, StoredNotification
 from tests.notify.receivers import HttpReceiver
@@ -24,6 +26,27 @@ rules:
     match: {resource: {kind: [object]}, action: [deleted]}
     detect: {type: threshold, count: 5, window: 1h, group_by: [resource.parent]}
 """
+
+
+def lock_fifo_receives() -> None:
+    """moto's SQS reads which FIFO message groups are in flight before it takes messages, without a lock, so two
+    receives at once can each take messages of one group (real SQS never hands out a group's next message while
+    one is in flight). Receives from a FIFO queue take turns, so the FIFO test measures our code."""
+    from moto.sqs.models import SQSBackend
+
+    if getattr(SQSBackend.receive_message, "_locked", False):
+        return
+    unlocked = SQSBackend.receive_message
+    lock = threading.Lock()
+
+    def receive_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        if not self.get_queue(queue_name).fifo_queue:
+            return unlocked(self, queue_name, *args, **kwargs)
+        with lock:
+            return unlocked(self, queue_name, *args, **kwargs)
+
+    receive_message._locked = True  # type: ignore[attr-defined]
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
 
 
 def bucket_name(bucket: int) -> str:
