@@ -30,7 +30,7 @@ class _Commands(click.Group):
 @click.group(cls=_Commands)
 @click.version_option(package_name="cloud-monitor", prog_name="monitor")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="log lines as text or JSON")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
               default="info", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="the libraries' own log lines too (APScheduler, botocore...)")
 def main(log_format: str, log_level: str, verbose: bool) -> None:
