@@ -3,7 +3,7 @@
 A JSON line holds ``time``, ``level``, ``logger`` and ``message``, then the structured fields a call site passes
 with ``extra=`` (``input``, ``rule``, ``destination``, ``worker``, ...), and ``exception`` when there is a traceback.
 The libraries' own chatter (APScheduler's every tick, botocore, urllib3, Google's clients, Apprise) is kept to
-warnings and worse unless ``verbose`` or the level is DEBUG.
+warnings and worse (APScheduler's to errors) unless ``verbose`` or the level is DEBUG.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from typing import Any
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 LIBRARIES = ("apscheduler", "botocore", "boto3", "s3transfer", "urllib3", "google", "grpc", "apprise")
+# APScheduler's warnings say a tick was skipped or late while the one before ran long, which coalescing means to
+# happen on a busy machine: kept to errors (a tick that raised); the health checks see a ticker that stopped.
+QUIET = {"apscheduler": logging.ERROR}
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -34,7 +37,7 @@ class JsonFormatter(OrjsonFormatter):
 
 
 def setup_logging(fmt: str = "text", level: str = "INFO", *, verbose: bool = False) -> None:
-    """Every record to stderr in ``fmt`` from ``level`` up; the libraries from WARNING unless asked for."""
+    """Every record to stderr in ``fmt`` from ``level`` up; the libraries from WARNING (or QUIET) unless asked."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT, "%H:%M:%S"))
     root = logging.getLogger()
@@ -42,4 +45,4 @@ def setup_logging(fmt: str = "text", level: str = "INFO", *, verbose: bool = Fal
     root.setLevel(level.upper())
     quiet = not verbose and root.level > logging.DEBUG
     for name in LIBRARIES:
-        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)
+        logging.getLogger(name).setLevel(QUIET.get(name, logging.WARNING) if quiet else logging.NOTSET)
