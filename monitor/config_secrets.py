@@ -92,3 +92,14 @@ def secret(name: str) -> str:
         return str(found["SecretString"])
 
     return _aws_call("secretsmanager", get)
+
+
+@resolvers.register("gcpsecret")
+def gcp_secret(name: str) -> str:
+    """``${gcpsecret:projects/P/secrets/S[/versions/V]}``: GCP Secret Manager (``monitor.serverless.gcp_secrets``)."""
+    from monitor.serverless.gcp_secrets import access
+
+    return access(name)
+
+
+resolvers.register("gcp-secret")(gcp_secret)  # where ${secret:projects/...} goes

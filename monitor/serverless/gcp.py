@@ -1,0 +1,70 @@
+"""GCP Cloud Functions (gen2): a functions-framework CloudEvent function, thin over ``runtime``.
+
+Whatever Eventarc delivers is handed to the intake as the structured CloudEvent it is, so the adapters the
+daemon uses read it (``gcp_cloudevents``: Pub/Sub ``messagePublished`` carrying a Cloud Storage notification
+or a Log Router sink's audit LogEntry, ``storage.object.v1.*``, ``audit.log.v1.written``). A Pub/Sub message
+with the attribute ``monitor: tick`` (the Cloud Scheduler job of deploy/gcp) is the clock instead:
+``Runtime.tick``.
+
+Answers: 2xx once the event, or its dead letter, is recorded (an unreadable one is never redelivered); an
+exception, so a 5xx and a redelivery by Pub/Sub, only when the store failed. Requests that are not CloudEvents
+at all are answered by functions-framework itself (400) before this function runs; Eventarc sends none.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import functions_framework
+import orjson
+
+from monitor.adapters.gcp_cloudevents import MESSAGE_PUBLISHED
+from monitor.inputs.base import Message
+from monitor.intake.payloads import dead_letter
+from monitor.serverless.runtime import Runtime, runtime
+
+log = logging.getLogger(__name__)
+TICK_ATTRIBUTE = "monitor"
+TICK_VALUE = "tick"
+
+
+@functions_framework.cloud_event
+def handle(event: Any) -> None:
+    """The entry point (``--entry-point=handle``): one CloudEvent, on the instance's warm runtime."""
+    dispatch(event, runtime())
+
+
+def dispatch(event: Any, instance: Runtime) -> None:
+    """A tick, or one payload recorded and evaluated; raises only when the store failed."""
+    attributes: dict[str, Any] = dict(event.get_attributes())
+    data = event.get_data()
+    if is_tick(attributes.get("type"), data):
+        instance.tick()
+        return
+    source = f"gcp.function:{attributes.get('source', '')}#{attributes.get('id', '')}"
+    try:
+        body = structured(attributes, data)
+    except TypeError as exc:  # orjson: nested too deep, an integer past 64 bits, a value JSON has no form for
+        log.warning("dead letter from %s: cannot be written as JSON: %s", source, exc)
+        instance.store.record([], [dead_letter(source, f"CloudEvent cannot be written as JSON: {exc}", repr(data))])
+        return
+    instance.handle([Message(body, source)])
+
+
+def is_tick(event_type: Any, data: Any) -> bool:
+    """A Pub/Sub message whose attributes hold ``monitor: tick``."""
+    message = data.get("message") if event_type == MESSAGE_PUBLISHED and isinstance(data, Mapping) else None
+    attributes = message.get("attributes") if isinstance(message, Mapping) else None
+    return isinstance(attributes, Mapping) and attributes.get(TICK_ATTRIBUTE) == TICK_VALUE
+
+
+def structured(attributes: dict[str, Any], data: Any) -> bytes:
+    """The CloudEvent in structured JSON form: ``data``, or ``data_base64`` for bytes."""
+    if isinstance(data, bytes | bytearray):
+        attributes["data_base64"] = base64.b64encode(data).decode("ascii")
+    elif data is not None:
+        attributes["data"] = data
+    return orjson.dumps(attributes, default=str)
