@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean redis-server chromium promtool
+.PHONY: demo test lint bench clean redis-server chromium promtool systemd-analyze
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,13 @@ $(BIN)/promtool: | $(BIN)/python
 
 promtool: $(BIN)/promtool
 
-test: lint redis-server chromium promtool
+# deploy/systemd's unit is checked by systemd-analyze (verify, security --offline): Debian's systemd package,
+# installed only for that tool (nothing is started).
+systemd-analyze:
+	@command -v systemd-analyze >/dev/null || (apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd)
+
+test: lint redis-server chromium promtool systemd-analyze
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-test
