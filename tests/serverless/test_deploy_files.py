@@ -172,6 +172,7 @@ def test_the_systemd_unit_is_hardened(unit: Path) -> None:
     exposure = re.search(r"Overall exposure level for monitor\.service: (\d+\.\d)", done.stdout)
     assert done.returncode == 0 and exposure is not None, done.stdout + done.stderr
     assert float(exposure.group(1)) <= 2.0
+    assert f"`systemd-analyze security` rates it {exposure.group(1)}," in README
 
 
 def test_the_systemd_config_validates_with_the_sample_environment(tmp_path: Path) -> None:
@@ -188,3 +189,53 @@ def test_the_systemd_config_validates_with_the_sample_environment(tmp_path: Path
     done = run([sys.executable, "-m", "monitor", "validate", "--config", str(folder / "monitor.yaml")],
                env={**os.environ, **sample}, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+README = (ROOT / "README.md").read_text()
+DEPLOY_DOCS = README[README.index("\n## Deploy\n"):README.index("\n## ", README.index("\n## Deploy\n") + 1)]
+
+
+def sh_block(heading: str) -> str:
+    part = DEPLOY_DOCS[DEPLOY_DOCS.index(f"### {heading}\n"):]
+    return re.sub(r"\\\n\s*", " ", re.findall(r"```sh\n(.*?)```", part, re.DOTALL)[0])
+
+
+def test_every_deploy_file_the_readme_names_exists() -> None:
+    named = set(re.findall(r"deploy/[\w./-]+\w", DEPLOY_DOCS))
+    assert len(named) >= 8
+    assert [path for path in sorted(named) if not (ROOT / path).exists()] == []
+
+
+def test_the_readme_deploys_gcp_with_settings_deploy_sh_reads() -> None:
+    line = sh_block("Google Cloud Functions")
+    assigned = re.findall(r"\b([A-Z_]+)=", line.split("deploy/gcp/deploy.sh")[0])
+    assert assigned == ["PROJECT", "REGION", "BUCKETS", "CHAT_URLS"]
+    script = DEPLOY_SH.read_text()
+    assert all(f"${{{name}" in script for name in assigned)
+    assert "NAME=${NAME:-cloud-monitor}" in script and "TOPIC=$NAME-events" in script
+    assert "DEAD_TOPIC=$NAME-dead-letters" in script
+
+
+def test_the_readmes_docker_run_matches_the_image() -> None:
+    run_line = next(line for line in sh_block("Container").splitlines() if line.startswith("docker run"))
+    parser = DockerfileParser(path=str(DEPLOY / "container" / "Dockerfile"))
+    exposed = {item["value"] for item in parser.structure if item["instruction"] == "EXPOSE"}
+    assert {port for _, port in re.findall(r"-p (\d+):(\d+)", run_line)} == set(" ".join(exposed).split())
+    [volume] = re.findall(r"-v [\w-]+:(\S+)", run_line)
+    assert f'VOLUME ["{volume}"]' in parser.content
+    config = (DEPLOY / "container" / "monitor.yaml").read_text()
+    for name in re.findall(r"-e (\w+)=", run_line):
+        assert f"${{env:{name}}}" in config or f"urls_env: {name}" in config
+
+
+def test_the_readmes_systemd_steps_put_the_files_where_the_unit_reads_them() -> None:
+    steps = sh_block("systemd")
+    unit = unit_settings((DEPLOY / "systemd" / "monitor.service").read_text())
+    installed = dict(re.findall(r"install (?:-D )?-m 0\d{3} (deploy/\S+) (\S+)", steps))
+    assert installed["deploy/systemd/monitor.service"] == "/etc/systemd/system/monitor.service"
+    assert "-" + installed["deploy/systemd/monitor.env"] == unit["EnvironmentFile"][0]
+    assert f"--config {installed['deploy/systemd/monitor.yaml']}" in unit["ExecStart"][0]
+    assert unit["ExecStart"][0].startswith("/opt/cloud-monitor/bin/") and "venv /opt/cloud-monitor " in steps
+    sysusers = (DEPLOY / "systemd" / "cloud-monitor.sysusers").read_text().splitlines()[-1].split()
+    assert sysusers[:2] == ["u", unit["User"][0]]
+    assert "enable --now monitor" in steps
