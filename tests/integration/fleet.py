@@ -29,9 +29,12 @@ rules:
 
 
 def lock_fifo_receives() -> None:
-    """moto's SQS reads which FIFO message groups are in flight before it takes messages, without a lock, so two
-    receives at once can each take messages of one group (real SQS never hands out a group's next message while
-    one is in flight). Receives from a FIFO queue take turns, so the FIFO test measures our code."""
+    """Makes moto's FIFO receives keep a group's order as SQS does, so the FIFO test measures our code.
+
+    moto reads which message groups are in flight before it takes messages, without a lock, so two receives at
+    once can each take messages of one group: here they take turns. And it counts a message whose visibility
+    timeout ended as in flight until its loop reaches it, so of a group's two messages that came back (a daemon
+    killed holding both) it skips the first and hands out the second: here they are counted as back first."""
     from moto.sqs.models import SQSBackend
 
     if getattr(SQSBackend.receive_message, "_locked", False):
@@ -43,6 +46,8 @@ def lock_fifo_receives() -> None:
         if not self.get_queue(queue_name).fifo_queue:
             return unlocked(self, queue_name, *args, **kwargs)
         with lock:
+            queue = self.get_queue(queue_name)
+            queue.pending_messages.difference_update([m for m in queue.pending_messages if m.visible])
             return unlocked(self, queue_name, *args, **kwargs)
 
     receive_message._locked = True  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import time
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -87,9 +88,10 @@ def publish_ordered(host: str, topic: str, messages: list[tuple[bytes, dict[str,
 
 def test_three_daemons_on_one_subscription_killed_at_random_send_each_alert_once(
         pubsub_emulator: str, tmp_path: Path, chat: HttpReceiver) -> None:
-    topic = create_topic(pubsub_emulator, "fleet", ["fleet"], ack_deadline=LEASE)
+    name = f"fleet-{uuid.uuid4().hex[:8]}"  # the emulator lives for the session
+    topic = create_topic(pubsub_emulator, name, [name], ack_deadline=LEASE)
     closer = StreamCloser(pubsub_emulator)
-    inputs = (f"[{{type: gcp.pubsub, subscription: '{subscription_path('fleet')}', endpoint: '{closer.address}',"
+    inputs = (f"[{{type: gcp.pubsub, subscription: '{subscription_path(name)}', endpoint: '{closer.address}',"
               f" max_messages: 100, max_lease_extension_seconds: {LEASE}}}]")
     redis = RedisServer()
     env = {k: v for k, v in os.environ.items() if k != "PUBSUB_EMULATOR_HOST"}  # the config names the emulator
@@ -134,14 +136,15 @@ def test_a_daemon_records_each_ordering_keys_messages_in_the_order_published(
         pubsub_emulator: str, tmp_path: Path) -> None:
     """With message ordering on, the library hands the input a key's next message only once the previous one is
     acked, and the input acks once it is recorded: the log keeps each key's order (the README's fleet section)."""
-    topic = ordered_topic(pubsub_emulator, "ordered")
+    name = f"ordered-{uuid.uuid4().hex[:8]}"
+    topic = ordered_topic(pubsub_emulator, name)
     now = datetime.now(UTC)
     # dated backwards: the order to keep is the key's, which event time does not give
     messages = [deletion(b, n, now - timedelta(seconds=n)) for n in range(30) for b in range(4)]
     published: dict[str, list[str]] = defaultdict(list)
     for (_, attributes), message_id in zip(messages, publish_ordered(pubsub_emulator, topic, messages), strict=True):
         published[attributes["bucketId"]].append(message_id)
-    settings = PubSubInput(subscriptions=[subscription_path("ordered")], endpoint=pubsub_emulator, max_messages=50,
+    settings = PubSubInput(subscriptions=[subscription_path(name)], endpoint=pubsub_emulator, max_messages=50,
                            max_lease_extension_seconds=LEASE)
     store = SqliteStore(str(tmp_path / "monitor.db"))
     intake = daemon.run(Config(state=f"sqlite:///{tmp_path / 'monitor.db'}", inputs=[settings]), once=True,
