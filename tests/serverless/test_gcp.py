@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,11 @@ rules:
     title: Cloud Storage bucket deleted
     severity: high
     match: {provider: [gcp], operation: [storage.buckets.delete]}
+  - id: gcs-mass-deletion
+    title: Objects deleted from one bucket
+    severity: high
+    match: {provider: [gcp], service: [storage], resource: {kind: [object]}, action: [deleted]}
+    detect: {type: threshold, count: 3, window: 5m, group_by: [resource.parent]}
 """
 
 
@@ -91,6 +97,15 @@ def gcs_notification() -> dict[str, Any]:
     """A Cloud Storage notification as Pub/Sub carries it (JSON_API_V1 payload, object attributes)."""
     push = load_payload("gcp/gcs_pubsub_push_object_finalize_new_2017.json")
     message: dict[str, Any] = copy.deepcopy(push["message"])
+    return message
+
+
+def gcs_deletion(name: str) -> dict[str, Any]:
+    """A Cloud Storage OBJECT_DELETE notification for ``name``, happening now."""
+    push = load_payload("gcp/gcs_pubsub_push_object_delete_2017.json")
+    message: dict[str, Any] = copy.deepcopy(push["message"])
+    message["attributes"].update(objectId=name, eventTime=datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+    message["messageId"] = message["message_id"] = str(uuid.uuid4())
     return message
 
 
@@ -168,6 +183,21 @@ def test_the_same_message_delivered_twice_is_recorded_and_sent_once(
     time.sleep(1.0)
     assert len(chat.received) == 1
     assert len(list(store_now().read_events(after=0))) == 1
+
+
+def test_a_threshold_crossed_over_three_invocations_on_new_instances_fires_once(
+        app: Any, warm: None, chat: HttpReceiver) -> None:
+    client = app.test_client()
+    for number in range(3):
+        runtime.reset()  # each invocation on a new instance: the count lives in the store only
+        assert post_structured(client, published(gcs_deletion(f"report-{number}.csv"))).status_code == 200
+        if number < 2:
+            time.sleep(0.3)
+            assert chat.received == []
+
+    assert chat.wait_for(1)
+    time.sleep(1.0)
+    assert len(chat.received) == 1 and "Objects deleted from one bucket" in titles(chat)[0]
 
 
 def test_two_instances_on_one_firestore_state_send_once(config: Path, chat: HttpReceiver) -> None:
