@@ -115,6 +115,24 @@ def test_events_far_behind_the_latest_are_counted_late(tmp_path: Path, rules: li
     assert stats.late == {"mass-delete": 1}
 
 
+def test_time_passes_to_deadlines_not_through_every_tick_between_events_years_apart(
+    tmp_path: Path, rules: list[LoadedRule], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Steps with nothing due are skipped: two backups ten years apart cost a few advances, not five million,
+    and the absence between them is still raised once, when it came due."""
+    from monitor.engine.evaluate import Engine
+
+    store = SqliteStore(str(tmp_path / "years.db"))
+    store.record([s3_event("b0", T0, "backups", "created"), s3_event("b1", T0 + 3650 * DAY, "backups", "created")])
+    advances: list[datetime] = []
+    original = Engine.advance
+    monkeypatch.setattr(Engine, "advance", lambda self, now: advances.append(now) or original(self, now))
+    alerts = list(replay(store, rules, since=None))
+    assert [(a.rule, a.status) for a in alerts] == [("backup-missing", "firing"), ("backup-missing", "resolved")]
+    assert alerts[0].last_seen == T0 and len(advances) < 10
+    assert advances[0] == T0 + DAY + timedelta(hours=1, minutes=1)  # the first tick past every + grace
+
+
 def test_the_tick_must_be_positive(store: SqliteStore, rules: list[LoadedRule]) -> None:
     with pytest.raises(ValueError, match="positive"):
         list(replay(store, rules, since=T0, tick=timedelta()))

@@ -211,7 +211,9 @@ class CachedState:
 
     def _read_back(self, rule: str, key: str) -> Entry | None:
         """A document dropped from memory, from the backend (None when it has expired meanwhile)."""
-        found = self.backend.load_document(rule, key) if self.backend and rule in self._partial else None
+        if self.backend is None or rule not in self._partial or (rule, key) in self.deleted:
+            return None  # never dropped, or deleted since the last flush (the backend still has it)
+        found = self.backend.load_document(rule, key)
         if found is None or found[1] <= self._expired_until:
             return None
         self._expiry.add(found[1], rule, key)

@@ -110,6 +110,16 @@ class StatefulRunner:
         return {"keys": self.state.size() - (self.state.get(RUNNER, "watermark") is not None),
                 "late": self.late, "dirty": self.state.dirty()}
 
+    def next_due(self) -> float:
+        """The epoch second at which time alone may next raise or resolve something (-inf: any second may,
+        a detector without deadlines is advanced on every tick; inf: nothing until more events come)."""
+        if self._always or self._pending:
+            return -math.inf
+        for rule_id in self._touched:
+            self._schedule(rule_id)
+        self._touched.clear()
+        return self._due.next_due()
+
     def _schedule(self, rule_id: str) -> None:
         next_due = self._next_due[rule_id]
         due = next_due() if next_due else math.inf

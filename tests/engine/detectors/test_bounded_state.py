@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from monitor.engine.state import CachedState, MemoryBackend
@@ -54,8 +54,11 @@ def details(found: list[Any]) -> list[tuple[Any, ...]]:
     return [(index, a.status, a.fingerprint, a.count, a.event_ids) for index, a in found]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(SPECS, steps(), st.sampled_from([1, 2]))
+@example(  # a key deleted (forgotten) and then asked for before the flush: not read back from the backend
+    {"type": "absence", "every": "5s", "grace": "0s", "expect": [], "forget": "30s"},
+    [h.event(0, 0, "b", "v1"), h.event(1, 10, "a", "v1"), h.event(2, 20, "a", "v1"), h.event(3, 30, "b", "v1")], 1)
 def test_documents_dropped_from_memory_and_read_back_change_no_alert(
     spec: dict[str, Any], stream: list[h.Step], capacity: int,
 ) -> None:
