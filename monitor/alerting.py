@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from monitor.alerts import Alert
 from monitor.engine.evaluate import Engine
 from monitor.engine.loader import LoadedRule, load_rules
 from monitor.engine.state import CachedState
@@ -119,7 +120,7 @@ class Alerting:
             lateness = timedelta(seconds=self.engine.runner.watermark.lateness)
             alerts = self.engine.advance(now - lateness)
             if alerts:
-                self.observer.alerts(alerts, self.pipeline.submit(alerts, now))
+                self._submit(alerts, now)
             self.pipeline.tick(now)
             self._commit()
 
@@ -149,10 +150,12 @@ class Alerting:
         if held:
             self._lease_until = now + timedelta(seconds=LEASE_SECONDS)
         if held and not self._leading:
-            log.info("%s evaluates the event log (took the %r lease)", self.worker, LEASE)
+            log.info("%s evaluates the event log (took the %r lease)", self.worker, LEASE,
+                     extra={"worker": self.worker, "lease": LEASE})
             self._reload(rebuild=not self._built_at_start)
         elif self._leading and not held:
-            log.warning("%s lost the %r lease: another daemon evaluates now", self.worker, LEASE)
+            log.warning("%s lost the %r lease: another daemon evaluates now", self.worker, LEASE,
+                        extra={"worker": self.worker, "lease": LEASE})
         self._leading = held
         self._built_at_start = False
         return held
@@ -184,10 +187,20 @@ class Alerting:
     def _evaluate(self, batch: list[StoredEvent]) -> None:
         alerts = self.engine.alerts([stored.event for stored in batch])
         if alerts:
-            self.observer.alerts(alerts, self.pipeline.submit(alerts))
+            self._submit(alerts)
         self.position = batch[-1].offset
         self.pipeline.tick()  # a group due now (group_wait: 0s) is queued now, not on the next tick
         self._commit()
+
+    def _submit(self, alerts: list[Alert], now: datetime | None = None) -> None:
+        """Into the pipeline; a line for each alert as recorded (a batch's alerts of one fingerprint are one)."""
+        recorded = self.pipeline.submit(alerts, now)
+        self.observer.alerts(alerts, recorded)
+        for alert in recorded:
+            log.info("%s: %s %s (%s, %d event%s): %s", self.worker, alert.rule, alert.status, alert.severity,
+                     alert.count, "" if alert.count == 1 else "s", alert.title,
+                     extra={"worker": self.worker, "rule": alert.rule, "status": alert.status,
+                            "fingerprint": alert.fingerprint, "severity": alert.severity, "count": alert.count})
 
     def _commit(self) -> bool:
         """State, groups, position and the messages they decided, in one conditional write; then wake the
@@ -199,7 +212,7 @@ class Alerting:
         try:
             self.engine.runner.flush(str(self.position), queued, expected=self._expected)
         except StateConflict as exc:
-            log.warning("%s: %s; reloading the state", self.worker, exc)
+            log.warning("%s: %s; reloading the state", self.worker, exc, extra={"worker": self.worker})
             self._reload()
             return False
         self._expected = str(self.position)

@@ -56,6 +56,8 @@ class Intake:
 def log_refusal(source: str, reason: str, exc: UnreadablePayload) -> None:
     """A warning for bad input; an error with the traceback for an adapter that failed (a bug to fix)."""
     if isinstance(exc, AdapterFailed) or isinstance(exc.__cause__, AdapterFailed):
-        log.error("dead letter from %s: %s", source, storable_text(reason), exc_info=exc)
+        log.error("dead letter from %s: %s", source, storable_text(reason), exc_info=exc,
+                  extra={"source": source, "reason": storable_text(reason)})
     else:
-        log.warning("dead letter from %s: %s", source, storable_text(reason))
+        log.warning("dead letter from %s: %s", source, storable_text(reason),
+                    extra={"source": source, "reason": storable_text(reason)})

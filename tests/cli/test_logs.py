@@ -99,6 +99,8 @@ def test_a_line_per_event_of_interest_and_one_line_per_retry_without_library_cha
     assert any("dead letter from file:events.jsonl:6: not JSON" in line for line in lines), log
     assert any(re.search(r"INFO    monitor\.notify\.dispatch: sent \w+ message #\d+ \(any-aws-change\) by \S+:\d+:\w+ "
                          r"to chat$", line) for line in lines), log
+    assert any(re.search(r"INFO    monitor\.alerting: \S+:\d+:\w+: any-aws-change firing \(low, 1 event\): "
+                         r"A change on AWS$", line) for line in lines), log
 
 
 def test_verbose_lets_the_libraries_speak_and_debug_shows_the_traceback_once(folder: Path) -> None:
@@ -135,6 +137,11 @@ def test_json_lines_carry_the_structured_fields(folder: Path) -> None:
     assert sent["worker"] in sent["message"]
     dead = [record for record in records if record["message"].startswith("dead letter from file:events.jsonl:")]
     assert len(dead) == 2
+    assert all(record["source"].startswith("file:events.jsonl:") and record["reason"] for record in dead)
+    raised = [record for record in records if record["logger"] == "monitor.alerting" and "rule" in record]
+    assert raised
+    assert all((r["rule"], r["status"], r["severity"]) == ("any-aws-change", "firing", "low") for r in raised)
+    assert all(r["fingerprint"] and r["worker"] in r["message"] for r in raised)
 
 
 def test_run_once_names_a_failing_input_in_one_line_and_exits_1(folder: Path) -> None:
