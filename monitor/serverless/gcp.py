@@ -7,8 +7,9 @@ with the attribute ``monitor: tick`` (the Cloud Scheduler job of deploy/gcp) is 
 ``Runtime.tick``.
 
 Answers: 2xx once the event, or its dead letter, is recorded (an unreadable one is never redelivered); an
-exception, so a 5xx and a redelivery by Pub/Sub, only when the store failed. Requests that are not CloudEvents
-at all are answered by functions-framework itself (400) before this function runs; Eventarc sends none.
+exception, so a 5xx and a redelivery by Pub/Sub, only when the store failed. A request functions-framework
+cannot read as a CloudEvent (it answers 400 or fails before calling the function) is kept as a dead letter and
+answered 204 too, once ``keep_unreadable_requests`` is installed on its app (deploy/gcp/main.py does).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import flask
 import functions_framework
 import orjson
+from werkzeug.exceptions import HTTPException
 
+from monitor.adapters.base import describe
 from monitor.adapters.gcp_cloudevents import MESSAGE_PUBLISHED
 from monitor.inputs.base import Message
 from monitor.intake.payloads import dead_letter
@@ -34,6 +38,7 @@ TICK_VALUE = "tick"
 @functions_framework.cloud_event
 def handle(event: Any) -> None:
     """The entry point (``--entry-point=handle``): one CloudEvent, on the instance's warm runtime."""
+    flask.g.monitor_called = True  # what fails from here on is ours, not functions-framework's reading
     dispatch(event, runtime())
 
 
@@ -68,3 +73,35 @@ def structured(attributes: dict[str, Any], data: Any) -> bytes:
     elif data is not None:
         attributes["data"] = data
     return orjson.dumps(attributes, default=str)
+
+
+def keep_unreadable_requests(app: flask.Flask) -> None:
+    """Requests functions-framework could not make a CloudEvent of become dead letters answered 204."""
+
+    def unreadable(error: Exception) -> Any:
+        if flask.g.get("monitor_called") or not _unreadable(error):
+            if isinstance(error, HTTPException):
+                return error
+            log.error("the function failed; the sender delivers it again", exc_info=error)
+            return "", 500
+        request = flask.request
+        # functions-framework's own description goes on to quote the headers (a bearer token): its first line only
+        said = (getattr(error, "description", None) or describe(error)).splitlines()[0]
+        reason = f"not a CloudEvent: {said[:300]}"
+        source = f"gcp.function:{request.path}"
+        log.warning("dead letter from %s: %s", source, reason)
+        try:
+            runtime().store.record([], [dead_letter(source, reason, request.get_data())])
+        except Exception:
+            log.exception("could not keep a dead letter from %s", source)
+            return "", 500
+        return "", 204
+
+    app.register_error_handler(Exception, unreadable)
+
+
+def _unreadable(error: Exception) -> bool:
+    """What reading the request raised: any exception, or a 4xx about the request (not 404/405, the route)."""
+    if not isinstance(error, HTTPException):
+        return True
+    return error.code is not None and 400 <= error.code < 500 and error.code not in (404, 405)

@@ -98,7 +98,9 @@ def test_the_staged_source_imports_the_function_and_loads_its_config(tmp_path: P
     assert "functions-framework>=3.5" in requirements and "google-cloud-firestore>=2.16" in requirements
     assert not list(stage.rglob("__pycache__"))
     probe = (
-        "import sys; sys.path.insert(0, '.'); import main, monitor\n"
+        "import sys; sys.path.insert(0, '.'); import functions_framework, monitor\n"
+        "app = functions_framework.create_app(target='handle', source='main.py', signature_type='cloudevent')\n"
+        "main = sys.modules['main']\n"
         "from monitor.config import load_config\nfrom monitor.engine.loader import load_rules\n"
         "config = load_config('monitor.yaml')\n"
         "print(monitor.__file__, main.handle.__module__, config.state_url(),"

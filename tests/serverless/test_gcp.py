@@ -286,6 +286,30 @@ def test_garbage_is_a_dead_letter_answered_2xx(name: str, app: Any, warm: None, 
     assert list(store_now().read_events(after=0)) == [] and chat.received == []
 
 
+NOT_CLOUDEVENTS = {
+    "JSON without ce- headers": ({"Content-Type": "application/json"}, b'{"hello": "world"}'),
+    "structured, not JSON": ({"Content-Type": "application/cloudevents+json"}, b"{not json"),
+    "structured, nested past Python's recursion limit": ({"Content-Type": "application/cloudevents+json"},
+                                                         b"[" * 100_000),
+    "not UTF-8": ({"Content-Type": "text/plain", "Authorization": "Bearer eyJ-secret-token"}, b"\xff\xfe garbage"),
+}
+
+
+@pytest.mark.parametrize("name", list(NOT_CLOUDEVENTS))
+def test_a_request_that_is_not_a_cloudevent_is_a_dead_letter_answered_2xx(
+        name: str, app: Any, warm: None, chat: HttpReceiver, caplog: pytest.LogCaptureFixture) -> None:
+    headers, body = NOT_CLOUDEVENTS[name]
+
+    answer = app.test_client().post("/", data=body, headers=headers)
+
+    assert answer.status_code == 204
+    [dead] = store_now().dead_letters()
+    assert dead.source == "gcp.function:/" and dead.reason.startswith("not a CloudEvent: ")
+    assert dead.payload.startswith(body[:20].decode("utf-8", "backslashreplace"))
+    assert "secret-token" not in dead.reason + caplog.text
+    assert list(store_now().read_events(after=0)) == []
+
+
 class FailingStore:
     """A real store whose ``record`` fails, as an unreachable Firestore would."""
 
