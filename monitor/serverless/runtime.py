@@ -10,7 +10,8 @@ invocations (a function has no threads of its own), so everything durable is in 
 sources that redeliver single records (SQS and DynamoDB Streams partial batch responses). Every invocation
 ends by giving the evaluation lease back: a frozen instance must not keep the others from evaluating, and the
 next invocation that takes the lease starts from the state on the store. ``MONITOR_CONFIG`` may name
-``s3://BUCKET/PREFIX/monitor.yaml``: the file and what lies beside it under its prefix are fetched first.
+``s3://BUCKET/PREFIX/monitor.yaml`` or ``gs://BUCKET/PREFIX/monitor.yaml``: the file and what lies beside it
+under its prefix are fetched first.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class Runtime:
             from monitor.serverless.aws_config import fetch_config
 
             path = fetch_config(path)
+        elif path.startswith("gs://"):
+            from monitor.serverless.gcp_config import fetch_config as fetch_from_gcs
+
+            path = fetch_from_gcs(path)
         return cls(load_config(path))
 
     def handle(self, messages: Sequence[Message]) -> None:
