@@ -34,6 +34,14 @@ def _dynamodb(rest: str) -> Store:
     return open_url(rest)
 
 
+@backends.register("firestore")
+def _firestore(rest: str) -> Store:
+    """``firestore://PROJECT?database=D&prefix=P``: imported only when named, like redis."""
+    from monitor.store.firestore import FirestoreStore
+
+    return FirestoreStore(f"firestore://{rest}")
+
+
 def open_store(url: str) -> Store:
     """The store a ``state:`` URL names: ``sqlite:///PATH`` (the default) or ``redis://HOST:PORT/DB``."""
     scheme, separator, rest = url.partition("://")

@@ -10,9 +10,10 @@ import pytest
 
 from monitor.store import Store, open_store
 from tests.store.dynamodb_server import DynamoServer
+from tests.store.firestore_emulator import FirestoreEmulator
 from tests.store.redis_server import RedisServer
 
-BACKENDS = ["sqlite", "redis", "dynamodb"]
+BACKENDS = ["sqlite", "redis", "firestore", "dynamodb"]
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +30,14 @@ def dynamodb_server() -> Iterator[DynamoServer]:
     server = DynamoServer()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator() -> Iterator[FirestoreEmulator]:
+    """One Firestore emulator for the session (started only when a Firestore test runs), stopped at the end."""
+    emulator = FirestoreEmulator()
+    yield emulator
+    emulator.close()
 
 
 def _flush(url: str) -> None:
@@ -54,6 +63,9 @@ def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> s
     if backend == "dynamodb":
         moto: DynamoServer = request.getfixturevalue("dynamodb_server")
         return moto.url()  # a fresh table: nothing of another test is seen
+    if backend == "firestore":
+        emulator: FirestoreEmulator = request.getfixturevalue("firestore_emulator")
+        return emulator.url()  # a fresh collection prefix: nothing of another test is seen
     server: RedisServer = request.getfixturevalue("redis_server")
     _flush(server.url)
     return server.url
@@ -89,6 +101,9 @@ def mark_schema(backend: str, store_url: str) -> Callable[[int], None]:
             db.commit()
             db.close()
             return
+        if backend == "firestore":
+            _mark_firestore(store_url, version)
+            return
         if backend == "dynamodb":
             _mark_dynamodb(store_url, version)
             return
@@ -101,6 +116,19 @@ def mark_schema(backend: str, store_url: str) -> Callable[[int], None]:
             client.close()
 
     return mark
+
+
+def _mark_firestore(url: str, version: int) -> None:
+    from google.cloud import firestore
+
+    from monitor.store.firestore import parse_url
+
+    project, database, prefix = parse_url(url)
+    client = firestore.Client(project=project, database=database)
+    try:
+        client.collection(prefix + "meta").document("schema").set({"version": version})
+    finally:
+        client.close()
 
 
 def _mark_dynamodb(url: str, version: int) -> None:

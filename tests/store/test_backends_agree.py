@@ -84,7 +84,7 @@ OPERATIONS: list[Operation] = [_add_messages, _claim, _claim, _record, _record, 
                                _list_alerts, _state, _silences, _lease]
 
 
-@pytest.mark.parametrize("backend", ["redis", "dynamodb"])
+@pytest.mark.parametrize("backend", ["redis", "dynamodb", "firestore"])
 @pytest.mark.parametrize("seed", range(20))
 def test_a_random_sequence_of_operations_gives_what_sqlite_gives(store: Store, tmp_path: Path, seed: int) -> None:
     reference = open_store(f"sqlite:///{tmp_path}/reference.db")
