@@ -13,12 +13,10 @@ import re
 import threading
 import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+if TYPE_CHECKING:  # cryptography is imported when a signature is checked: a function's cold start skips it
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
@@ -26,7 +24,7 @@ SIGNED_FIELDS = {
     "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
 }
 OPTIONAL_FIELDS = frozenset({"Subject"})
-HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
+HASHES = {"1": "SHA1", "2": "SHA256"}  # SignatureVersion -> cryptography's hash class
 FETCH_SECONDS = 10
 MAX_CERTIFICATE_BYTES = 64 * 1024
 
@@ -78,8 +76,12 @@ class SnsVerifier:
 
     def verify(self, message: Mapping[str, Any]) -> None:
         """Raises BadSnsSignature, MalformedSnsMessage, or OSError when the certificate cannot be fetched."""
-        algorithm = HASHES.get(str(message.get("SignatureVersion")))
-        if algorithm is None:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        name = HASHES.get(str(message.get("SignatureVersion")))
+        if name is None:
             raise BadSnsSignature(f"unsupported SignatureVersion {message.get('SignatureVersion')!r}")
         signed = string_to_sign(message)
         url = message.get("SigningCertURL") or message.get("SigningCertUrl")
@@ -90,11 +92,14 @@ class SnsVerifier:
         except binascii.Error:
             raise BadSnsSignature("the Signature is not base64") from None
         try:
-            self.public_key(url).verify(signature, signed, padding.PKCS1v15(), algorithm())
+            self.public_key(url).verify(signature, signed, padding.PKCS1v15(), getattr(hashes, name)())
         except InvalidSignature:
             raise BadSnsSignature("the signature does not match the message") from None
 
     def public_key(self, url: str) -> rsa.RSAPublicKey:
+        from cryptography import x509
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         with self._lock:
             key = self._keys.get(url)
         if key is not None:

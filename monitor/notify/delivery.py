@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -21,11 +21,23 @@ def templates_for(config: Any) -> Any:
 
 
 def build_deliver(config: Any) -> Deliver:
-    """One attempt per message at each of its destination's URLs, destinations in parallel."""
-    from monitor.notify.apprise_send import Sender
+    """One attempt per message at each of its destination's URLs, destinations in parallel. Apprise and the
+    templates load with the first message (a function's cold start without one does not pay for them)."""
+    senders: list[Any] = []
+    lock = threading.Lock()
 
-    sender = Sender(config.destinations, templates_for(config), base_dir=config.base_dir)
-    return lambda notifications: asyncio.run(sender.deliver(notifications))
+    def deliver(notifications: Sequence[Notification]) -> list[DeliveryResult]:
+        import asyncio
+
+        with lock:
+            if not senders:
+                from monitor.notify.apprise_send import Sender
+
+                senders.append(Sender(config.destinations, templates_for(config), base_dir=config.base_dir))
+        results: list[DeliveryResult] = asyncio.run(senders[0].deliver(notifications))
+        return results
+
+    return deliver
 
 
 def build_printer(config: Any, out: TextIO | None = None) -> Deliver:

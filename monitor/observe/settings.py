@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-import click
 from pydantic import AfterValidator, BaseModel, Field
 
 from monitor.yamlfiles.models import Closed
@@ -35,6 +34,8 @@ class MetricsSettings(Closed):
 
 def listen_option(_context: Any, _parameter: Any, value: str | None) -> str | None:
     """The click callback of ``monitor run --metrics-listen``."""
+    import click  # only the command line needs it
+
     if value is not None:
         try:
             parse_listen(value)

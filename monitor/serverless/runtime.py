@@ -21,12 +21,15 @@ import os
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from monitor.alerting import Alerting
 from monitor.config import Config, load_config
 from monitor.inputs.base import Message
 from monitor.intake.batches import Intake
 from monitor.store import Store, open_store
+
+if TYPE_CHECKING:
+    from monitor.alerting import Alerting
 
 log = logging.getLogger(__name__)
 CONFIG_VARIABLE = "MONITOR_CONFIG"
@@ -37,7 +40,11 @@ class Runtime:
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
         self.store = store or open_store(config.state_url())
-        self.alerting = Alerting.from_config(config, self.store) if config.rules else None
+        self.alerting: Alerting | None = None
+        if config.rules:  # the engine and the pipeline are imported only for a config that needs them
+            from monitor.alerting import Alerting
+
+            self.alerting = Alerting.from_config(config, self.store)
         self.intake = Intake(self.store, self.alerting.on_events if self.alerting else None)
         self._recorder = Intake(self.store)  # handle_in_order records first, then evaluates once
         if self.alerting is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -133,3 +134,17 @@ def test_slow_the_built_zip_imports_and_handles_an_event_with_nothing_else_on_th
     assert found["modules"] == []  # no Google client or scheduler on the function's path
     assert chat.wait_for(1)
     assert "public" in json.dumps(chat.received[0].json()).lower()
+
+
+def test_the_readmes_aws_steps_match_the_template_and_the_build() -> None:
+    readme = (ROOT / "README.md").read_text()
+    part = readme[readme.index("### AWS Lambda\n"):readme.index("### Google Cloud Functions\n")]
+    steps = re.sub(r"\\\n\s*", " ", re.findall(r"```sh\n(.*?)```", part, re.DOTALL)[0])
+    parameters = template()["Parameters"]
+    overrides = dict(re.findall(r"(\w+)=(\S+)", steps.split("--parameter-overrides")[1]))
+    assert set(overrides) == {name for name, spec in parameters.items() if "Default" not in spec}
+    assert f"--name {parameters['DestinationsParameter']['Default']} " in steps
+    assert f"s3://{overrides['ConfigBucket']}/{parameters['ConfigPrefix']['Default']}" in steps
+    code_uri = template()["Resources"]["MonitorFunction"]["Properties"]["CodeUri"]
+    assert (DEPLOY / code_uri).resolve() == build.ROOT / "dist" / "cloud-monitor-lambda.zip"
+    assert f"python{build.RUNTIME} deploy/aws/build.py" in steps

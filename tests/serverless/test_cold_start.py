@@ -1,0 +1,47 @@
+"""bench.cold_start at its smallest: each figure is a fresh interpreter that really handled the event."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import cold_start
+
+
+def test_the_cold_start_bench_measures_boto3_and_the_handler_and_prints_the_ratios(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.argv", ["cold_start", "--rounds", "1"])
+    cold_start.main()
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("import boto3 alone:")
+    assert [line.split(":")[0] for line in printed[1:]] == [
+        "handler + first event, no rules", "handler + first event, one rule, one destination"]
+    assert all(line.endswith(("(ok)", "(over the 1.3x target)")) for line in printed[1:])
+
+
+def test_a_handler_that_fails_is_not_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cold_start, "HANDLER", "raise SystemExit('the handler failed')")
+    with pytest.raises(Exception, match="returned non-zero exit status 1"):
+        cold_start.run(rounds=1)
+
+
+DAEMON_ONLY = ("apscheduler", "apprise", "jinja2", "click", "cryptography", "boto3", "redis", "tqdm",
+               "prometheus_client", "sigma", "monitor.cli", "monitor.ui.app", "monitor.observe.server")
+
+
+@pytest.mark.parametrize("rules", [False, True], ids=["no rules", "one rule"])
+def test_the_first_event_loads_nothing_the_function_does_not_use(tmp_path: Path, rules: bool) -> None:
+    """What a cold start without a message to send must not import (SQLite state: not even boto3)."""
+    config = cold_start.write_config(tmp_path, rules)
+    code = cold_start.HANDLER + "print(json.dumps(sorted(sys.modules)))\n"
+    environment = {**os.environ, "MONITOR_CONFIG": str(config)}
+    done = subprocess.run([sys.executable, "-c", code, str(cold_start.EVENT)], cwd=tmp_path, env=environment,
+                          capture_output=True, text=True, check=True)
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert "monitor.serverless.aws" in loaded
+    assert [m for m in loaded if any(m == name or m.startswith(f"{name}.") for name in DAEMON_ONLY)] == []
