@@ -26,6 +26,7 @@ from monitor.serverless.runtime import Runtime
 from monitor.store import Store, open_store
 from tests.conftest import load_payload
 from tests.notify.receivers import HttpReceiver
+from tests.store.firestore_emulator import FirestoreEmulator
 
 MAIN = Path(__file__).parents[2] / "deploy" / "gcp" / "main.py"
 TOPIC = "//pubsub.googleapis.com/projects/acme-prod/topics/cloud-monitor-events"
@@ -66,10 +67,17 @@ def write_config(folder: Path, state: str, chat: HttpReceiver, group_wait: str =
     return config
 
 
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[FirestoreEmulator]:
+    started = FirestoreEmulator()
+    yield started
+    started.close()
+
+
 @pytest.fixture
-def state(tmp_path: Path) -> str:
-    """A fresh state shared by every instance of the test (SQLite until the Firestore backend lands)."""
-    return f"sqlite:///{tmp_path}/state/monitor.db"
+def state(emulator: FirestoreEmulator) -> str:
+    """A fresh state in the Firestore emulator (a collection prefix nobody used), shared by the test's instances."""
+    return emulator.url()
 
 
 @pytest.fixture
