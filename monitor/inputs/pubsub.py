@@ -59,14 +59,14 @@ class Received:
 
 def subscriber_client(endpoint: str | None) -> Any:
     """A subscriber for Google Cloud, or for an emulator at ``host:port`` (plain text, no credentials)."""
-    from google.cloud import pubsub_v1  # the SDK only for the inputs configured
+    from google.cloud.pubsub_v1 import SubscriberClient  # the SDK only for the inputs configured
 
     if endpoint is None:
-        return pubsub_v1.SubscriberClient()
+        return SubscriberClient()
     import grpc
     from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
-    return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(endpoint)))
+    return SubscriberClient(transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(endpoint)))
 
 
 def push_envelope(subscription: str, message: Any) -> bytes:
@@ -165,9 +165,9 @@ class PubSubSource:
 
     def flow_control(self) -> Any:
         s = self.settings
-        from google.cloud import pubsub_v1
+        from google.cloud.pubsub_v1 import types
 
-        return pubsub_v1.types.FlowControl(
+        return types.FlowControl(
             max_messages=s.max_messages, max_bytes=s.max_bytes,
             max_duration_per_lease_extension=s.max_lease_extension_seconds or 0,
         )
