@@ -4,27 +4,28 @@
 The table (created on first use when missing: on-demand billing, TTL on ``ttl``) has a string partition key
 ``PK``, a string sort key ``SK`` and one global secondary index, ``expiry`` (partition ``xp`` string, sort
 ``x`` number, keys only), over detector documents. Numbers in sort keys are 20 digits wide, so text order is
-number order. Every item:
+number order. Text from outside in a key (``kind=TEXT``) becomes ``kind#SHA256`` past 800 bytes, the text kept
+in an attribute. Every item:
 
 | PK | SK | holds |
 |---|---|---|
 | ``meta`` | ``schema`` | ``v``: the schema version |
 | ``head`` | ``log`` | ``n``: the newest offset; a batch moves it with a condition on the value it read |
-| ``eid#ID`` | ``-`` | ``o``: the offset of event ID (the dedup: written with ``attribute_not_exists``) |
+| ``eid=ID`` | ``-`` | ``o``: the offset of event ID (the dedup: written with ``attribute_not_exists``) |
 | ``log#BUCKET`` | OFFSET | ``t`` event time, ``r`` recorded time, ``b`` the event (BUCKET = OFFSET // 1000) |
-| ``part#UUID`` | N | a piece of an event body bigger than an item can hold, written before its event |
-| ``dead`` | ID | a dead letter: ``r``, ``src``, ``why``, ``p`` |
+| ``part#UUID`` | N | a piece of a body too big for an item (event, dead letter, message, episode), written first |
+| ``dead`` | ID | a dead letter: ``r`` recorded time, ``b`` its source, reason and payload (JSON) |
 | ``counter`` | NAME | ``n``: an atomic counter (ids of dead letters, messages, episodes, silences) |
-| ``cp`` | ``c#NAME`` | ``pos``: a named reader's checkpoint (the detectors' too) |
-| ``lease`` | ``l#NAME`` | ``h`` holder, ``u`` until; ``ttl`` a day after it ends |
+| ``cp`` | ``c=NAME`` | ``pos``: a named reader's checkpoint (the detectors' too) |
+| ``lease`` | ``l=NAME`` | ``h`` holder, ``u`` until; ``ttl`` a day after it ends |
 | ``state`` | ``head`` | ``tx``: a large detector write committed but not applied yet (see dynamodb_state) |
-| ``s#RULE`` | ``k#KEY`` | a detector document: ``b`` body, ``x`` expiry, ``xp`` its index shard, ``ttl`` |
+| ``s#RULE`` | ``k=KEY`` | a detector document: ``b`` body (``z``: zlib), ``k``, ``x`` expiry, ``xp`` shard, ``ttl`` |
 | ``tx#UUID`` | N | the redo log of a large detector write, deleted once applied |
-| ``nid#ID`` | ``-`` | ``id``: the message the grouping's message ID became (the dedup) |
-| ``n`` | ID | a message: payload ``p``, status and attempts (see dynamodb_notifications) |
-| ``ns#STATUS`` | ID | the index of messages by status, with what a claim needs (key, due, revision) |
-| ``a#FINGERPRINT`` | ``latest`` | the latest episode of a fingerprint: ``id``, ``seen``, ``b``, ``rev`` |
-| ``seen`` | LAST_SEEN#ID | every episode, by last_seen: ``b`` (see dynamodb_alerts) |
+| ``nid=ID`` | ``-`` | ``id``: the message the grouping's message ID became (the dedup) |
+| ``n`` | ID | a message as decided: ``key`` (destination and group), ``b`` payload |
+| ``ns#STATUS`` | ID | where a message stands: ``v`` (JSON), ``rv``, ``d`` due, ``fps`` (see dynamodb_notifications) |
+| ``a=FINGERPRINT`` | ``latest`` | the latest episode of a fingerprint: ``id``, ``seen``, ``b``, ``rv`` |
+| ``seen`` | LAST_SEEN#ID | every episode, by last_seen: ``fp``, ``rule``, ``sev``, ``st``, ``b`` (dynamodb_alerts) |
 | ``sil`` | ID | a silence |
 
 Decisions:

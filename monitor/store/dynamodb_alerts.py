@@ -7,13 +7,14 @@ latest episode with its ``seen`` key and a revision ``rv``. ``update_alerts`` ru
 Python, so it is optimistic: read the pointers, merge, then write each fingerprint's pointer (conditional on the
 revision read) with its episodes in one transaction (several fingerprints share one while they fit); the
 fingerprints whose pointer moved meanwhile are read and merged again (``merge`` must be free of side effects).
+A body too big for an item (a hostile event id among ``event_ids``) is kept in pieces, as events are.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import orjson
@@ -21,14 +22,11 @@ import orjson
 from monitor.alerts import Alert
 from monitor.events import parse_time, sortable_time
 from monitor.store.base import AlertMerge, AlertUpdate, NewSilence, Silence
-from monitor.store.compact import pack, unpack
 from monitor.store.dynamodb_client import (
     MAX_TRANSACTION,
     Cancelled,
     DynamoPart,
     Item,
-    b,
-    blob,
     key,
     n,
     named,
@@ -82,7 +80,7 @@ class DynamoAlerts(DynamoPart):
             item = pointers.get(_pointer(fp))
             revisions[fp] = number(item, "rv") if item is not None else None
             if item is not None:
-                chains[fp] = [_Episode(number(item, "id"), _alert(item), text(item, "seen"))]
+                chains[fp] = [_Episode(number(item, "id"), self._alert(item), text(item, "seen"))]
         created: list[_Episode] = []
         updates: dict[int, AlertUpdate] = {}
         for i in positions:
@@ -126,9 +124,9 @@ class DynamoAlerts(DynamoPart):
     def _chain_operations(self, fp: str, chain: list[_Episode], revision: int | None) -> list[Item]:
         latest = chain[-1]
         assert latest.id is not None
-        body = pack(orjson.dumps(alert_to_dict(latest.alert)))
+        body = self._alert_body(latest.alert)
         pk, sk = _pointer(fp)
-        pointer = {**key(pk, sk), "id": n(latest.id), "seen": s(_seen(latest.alert, latest.id)), "b": b(body),
+        pointer = {**key(pk, sk), "id": n(latest.id), "seen": s(_seen(latest.alert, latest.id)), **body,
                    "rv": n((revision or 0) + 1)}
         operations = [self.op_put(pointer, "rv = :rv", {":rv": n(revision)}) if revision is not None
                       else self.op_put(pointer, "attribute_not_exists(PK)")]
@@ -140,9 +138,19 @@ class DynamoAlerts(DynamoPart):
             alert = episode.alert
             operations.append(self.op_put({**key("seen", seen), "fp": s(fp), "rule": s(alert.rule),
                                            "sev": s(alert.severity), "st": s(alert.status),
-                                           "b": b(body if episode is latest else pack(orjson.dumps(
-                                               alert_to_dict(alert))))}))
+                                           **(body if episode is latest else self._alert_body(alert))}))
         return operations
+
+    def _alert_body(self, alert: Alert) -> Item:
+        """An episode's body attributes; the pieces of one too big for an item (a hostile event id kept in
+        ``event_ids``) are written first."""
+        attributes, parts = self.body(orjson.dumps(alert_to_dict(alert)))
+        for part in parts:
+            self.put(part)
+        return attributes
+
+    def _alert(self, item: Item) -> Alert:
+        return alert_from_dict(orjson.loads(self.read_body(item)))
 
     def list_alerts(
         self, *, rule: str | None = None, severity: str | None = None, status: Sequence[str] = (),
@@ -154,7 +162,7 @@ class DynamoAlerts(DynamoPart):
         for item in self.query("seen", after=sortable_time(since) if since is not None else None, forward=False):
             if (rule is None or text(item, "rule") == rule) and (severity is None or text(item, "sev") == severity) \
                     and (not status or text(item, "st") in status):
-                listed.append(_alert(item))
+                listed.append(self._alert(item))
                 if limit is not None and len(listed) >= limit:
                     break
         return listed
@@ -165,19 +173,21 @@ class DynamoAlerts(DynamoPart):
     def get_alerts(self, fingerprints: Sequence[str]) -> dict[str, Alert]:
         unique = list(dict.fromkeys(fingerprints))
         found = self.get_many([_pointer(fp) for fp in unique])
-        return {fp: _alert(found[_pointer(fp)]) for fp in unique if _pointer(fp) in found}
+        return {fp: self._alert(found[_pointer(fp)]) for fp in unique if _pointer(fp) in found}
 
     def set_alert_status(self, fingerprint: str, status: str, now: datetime) -> None:
         for _ in range(RETRIES):
             item = self.get(*_pointer(fingerprint))
             if item is None:
                 return
-            body = pack(orjson.dumps({**orjson.loads(unpack(blob(item, "b"))), "status": status}))
-            pointer = {**item, "b": b(body), "rv": n(number(item, "rv") + 1)}
-            seen = self.get("seen", text(item, "seen")) or {}
+            body = self._alert_body(replace(self._alert(item), status=status))
+            bodiless = {name: value for name, value in item.items() if name not in ("b", "pid", "np")}
+            pointer = {**bodiless, **body, "rv": n(number(item, "rv") + 1)}
+            seen = {name: value for name, value in (self.get("seen", text(item, "seen")) or {}).items()
+                    if name not in ("b", "pid", "np")}
             try:
                 self.transact([self.op_put(pointer, "rv = :rv", {":rv": n(number(item, "rv"))}),
-                               self.op_put({**seen, **key("seen", text(item, "seen")), "st": s(status), "b": b(body)})])
+                               self.op_put({**seen, **key("seen", text(item, "seen")), "st": s(status), **body})])
                 return
             except Cancelled:
                 continue
@@ -209,10 +219,6 @@ class DynamoAlerts(DynamoPart):
 
     def silences_version(self) -> int:
         return number(self.get("counter", "silences") or {}, "n")
-
-
-def _alert(item: Item) -> Alert:
-    return alert_from_dict(orjson.loads(unpack(blob(item, "b"))))
 
 
 def _silence(item: Item) -> Silence:

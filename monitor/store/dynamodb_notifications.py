@@ -58,7 +58,8 @@ class Row:
         little on every read, and a claim reads every pending entry)."""
         fields = [self.key, self.created_at, self.attempts, self.error, self.sent_at, self.next_at, self.claimed,
                   self.sent_to, self.worker]
-        item = {**key(f"ns#{self.status}", padded(self.id)), "rv": n(self.rev), "v": s(orjson.dumps(fields).decode())}
+        item = {**key(f"ns#{self.status}", padded(self.id)), "rv": n(self.rev), "v": s(orjson.dumps(fields).decode()),
+                "d": s(self.due)}
         if self.fingerprints:
             item["fps"] = {"SS": list(self.fingerprints)}
         return item
@@ -97,12 +98,15 @@ class DynamoNotifications(DynamoPart):
             return None
         return new
 
-    def _rows(self, status: str, fingerprint: str | None = None) -> Iterator[Row]:
-        if fingerprint is None:
-            yield from (Row.of(item) for item in self.query(f"ns#{status}"))
+    def _rows(self, status: str, fingerprint: str | None = None, due: str | None = None) -> Iterator[Row]:
+        """The entries of a status, optionally only those carrying an alert, or due at ``due``."""
+        if fingerprint is not None:
+            found = self.query(f"ns#{status}", filter="contains(fps, :fp)", values={":fp": s(fingerprint)})
+        elif due is not None:
+            found = self.query(f"ns#{status}", filter="d <= :due", values={":due": s(due)})
         else:
-            yield from (Row.of(item) for item in self.query(f"ns#{status}", filter="contains(fps, :fp)",
-                                                            values={":fp": s(fingerprint)}))
+            found = self.query(f"ns#{status}")
+        yield from (Row.of(item) for item in found)
 
     def _find(self, row_id: int) -> Row | None:
         found = self.get_many([(f"ns#{status}", padded(row_id)) for status in NOTIFICATION_STATUSES])
@@ -112,7 +116,7 @@ class DynamoNotifications(DynamoPart):
     def claim_notifications(self, now: datetime, lease_until: datetime, limit: int = 100, *,
                             worker: str = "") -> list[StoredNotification]:
         stamp, lease = sortable_time(now), sortable_time(lease_until)
-        due = sorted((row for row in self._rows("pending") if row.due <= stamp), key=lambda row: row.id)
+        due = sorted((row for row in self._rows("pending", due=stamp) if row.due <= stamp), key=lambda row: row.id)
         newest = {row.key: row.id for row in due}
         taken: list[Row] = []
         for row in due:

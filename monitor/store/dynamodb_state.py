@@ -48,6 +48,7 @@ from monitor.store.dynamodb_client import (
 )
 
 TTL_GRACE = 14 * 86400  # detector expiry is event time, which may lag the clock by as long as SQS keeps a message
+COMPRESS_FROM = 256  # bytes of a document body: zlib (level 1) from here on, so a document may be ~1 MB of JSON
 REDO_TTL = 14 * 86400  # a redo log left by a writer that died before its commit point goes after this
 Group = list[Item]  # operations that must land together (a message and its id item; a document alone)
 
@@ -58,7 +59,7 @@ class DynamoDetectorState(DynamoPart):
 
     def load_state(self, rule: str) -> Iterator[tuple[str, bytes, int]]:
         self._finish_pending()
-        documents = [(text(item, "k"), bytes(item["b"]["B"]), number(item, "x")) for item in self.query(f"s#{rule}")]
+        documents = [(text(item, "k"), _body(item), number(item, "x")) for item in self.query(f"s#{rule}")]
         yield from sorted(documents)
 
     def load_document(self, rule: str, group_key: str) -> tuple[bytes, int] | None:
@@ -68,7 +69,7 @@ class DynamoDetectorState(DynamoPart):
             self._finish_pending()
             found = self.get_many([wanted])
         item = found.get(wanted)
-        return (bytes(item["b"]["B"]), number(item, "x")) if item is not None else None
+        return (_body(item), number(item, "x")) if item is not None else None
 
     def write_state(
         self, puts: Sequence[tuple[str, str, bytes, int]], deletes: Sequence[tuple[str, str]],
@@ -99,7 +100,8 @@ class DynamoDetectorState(DynamoPart):
 
     def _document(self, rule: str, group_key: str, body: bytes, expires_at: int) -> Item:
         shard = zlib.crc32(f"{rule}\x00{group_key}".encode()) % EXPIRY_SHARDS
-        return {**key(f"s#{rule}", named("k", group_key)), "k": s(group_key), "b": b(body), "x": n(int(expires_at)),
+        packed = {"b": b(zlib.compress(body, 1)), "z": n(1)} if len(body) >= COMPRESS_FROM else {"b": b(body)}
+        return {**key(f"s#{rule}", named("k", group_key)), "k": s(group_key), **packed, "x": n(int(expires_at)),
                 "xp": s(f"x#{shard}"), TTL_ATTRIBUTE: n(int(expires_at) + TTL_GRACE)}
 
     def _new_messages(self, notifications: Sequence[NewNotification]) -> dict[str, Group]:
@@ -220,6 +222,11 @@ class DynamoDetectorState(DynamoPart):
                     break
                 request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
         return deleted
+
+
+def _body(item: Item) -> bytes:
+    body = bytes(item["b"]["B"])
+    return zlib.decompress(body) if "z" in item else body
 
 
 def _batches(groups: list[Group]) -> Iterator[list[Group]]:

@@ -18,7 +18,7 @@ from monitor.store.dynamodb import DynamoStore
 from monitor.store.dynamodb_client import key, n, padded, s
 from monitor.store.dynamodb_state import TTL_GRACE
 from tests.store.dynamodb_server import DynamoServer
-from tests.store.values import LEASE, T0, event, message
+from tests.store.values import LEASE, T0, add_counts, alert, as_stored, event, message
 
 
 @pytest.fixture
@@ -170,3 +170,15 @@ def test_the_readme_state_url_opens_a_table(dynamodb_server: DynamoServer) -> No
         assert isinstance(store, DynamoStore) and store._table == "cloud-monitor-state"
     finally:
         store.close()
+
+
+def test_an_alert_bigger_than_an_item_and_a_big_document_read_back(store: DynamoStore, client: Any) -> None:
+    """A hostile event id lands in an alert's ``event_ids``: the episode is kept in pieces like a big event."""
+    huge = replace(alert("fp", event_n=1), event_ids=("i" * 200_000 + base64.b64encode(os.urandom(300_000)).decode(),))
+    store.update_alerts([huge], add_counts, T0)
+    assert store.get_alert("fp") == as_stored(huge) and store.list_alerts() == [as_stored(huge)]
+    store.set_alert_status("fp", "silenced", T0)
+    assert store.get_alerts(["fp"]) == {"fp": replace(as_stored(huge), status="silenced")}
+    document = b'{"values": [' + b", ".join(b'"%d"' % k for k in range(100_000)) + b"]}"  # ~790 KB of JSON
+    store.write_state([("seen", "k", document, 10)], [])
+    assert list(store.load_state("seen")) == [("k", document, 10)] and "z" in _raw(client, store, "s#seen", "k=k")
