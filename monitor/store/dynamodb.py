@@ -102,12 +102,14 @@ def open_url(rest: str) -> DynamoStore:
 def ensure_table(client: Any, table: str) -> None:
     """Create the table when missing (another process may be creating it too), wait for it, enable TTL."""
     try:
-        client.describe_table(TableName=table)
+        status = client.describe_table(TableName=table)["Table"].get("TableStatus")
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
         _create(client, table)
-    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        status = "CREATING"
+    if status != "ACTIVE":
+        client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
     ttl = client.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {})
     if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
         try:
