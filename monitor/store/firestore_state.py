@@ -93,7 +93,7 @@ class FirestoreDetectorState(FirestoreNotifications):
                 except _Pending:
                     continue
         except BaseException:
-            if journal is not None:
+            if journal is not None and not self._committed(journal[0]):
                 self._drop_parts(*journal)
             raise
         self.roll_forward()
@@ -136,6 +136,11 @@ class FirestoreDetectorState(FirestoreNotifications):
             batch.set(self.doc("journal", f"{token}-{number}"), {**part, "expires_at": orphaned_at})
         batch.commit()
         return token, len(parts)
+
+    def _committed(self, token: str) -> bool:
+        """Whether ``journal/head`` names this journal (a commit whose answer was lost may have happened)."""
+        head = self.doc("journal", "head").get()
+        return bool(head.exists and head.get("token") == token)
 
     def _drop_parts(self, token: str, parts: int) -> None:
         batch = self._client.batch()
