@@ -15,9 +15,8 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 import orjson
 from pydantic import Field
@@ -226,46 +225,6 @@ def source(request: Request, identifier: Any) -> str:
     return f"http:{request.path}#{identifier}" if isinstance(identifier, str) and identifier else f"http:{request.path}"
 
 
-class _Server(ThreadingHTTPServer):
-    def __init__(self, address: tuple[str, int], endpoint: Endpoint, max_body: int) -> None:
-        super().__init__(address, _Handler)
-        self.endpoint = endpoint
-        self.max_body = max_body
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    timeout = 30
-
-    def do_POST(self) -> None:
-        length = self.headers.get("Content-Length", "")
-        if not length.isdigit():
-            self.reply(411)
-            return
-        if int(length) > self.server.max_body:
-            self.reply(413)
-            return
-        body = self.rfile.read(int(length))
-        url = urlsplit(self.path)
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        self.reply(self.server.endpoint.handle(Request(url.path, parse_qs(url.query), headers, body)))
-
-    def reply(self, status: int) -> None:
-        self.send_response(status)
-        if status != 204:
-            self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """The method, the path without its query string, and the status (not the raw request line)."""
-        path = urlsplit(getattr(self, "path", "")).path  # no path yet when the request line was unreadable
-        log.debug("%s %s %s %s", self.address_string(), self.command or "-", path or "-", code)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """What http.server logs besides requests (malformed request lines, timeouts), the query string cut out."""
-        log.debug("%s %s", self.address_string(), without_query(format % args))
-
-
 class HttpSource:
     """One threaded HTTP server, up while the daemon runs; ``address`` is set once it listens."""
 
@@ -280,8 +239,10 @@ class HttpSource:
         if once:
             log.info("%s receives pushes only while the daemon runs: nothing to drain with --once", self.name)
             return
+        from monitor.inputs.http_server import Server  # http.server only where a daemon listens
+
         endpoint = Endpoint(self.settings, self.store, sink)
-        server = _Server((self.settings.host, self.settings.port), endpoint, self.settings.max_body_bytes)
+        server = Server((self.settings.host, self.settings.port), endpoint, self.settings.max_body_bytes)
         host, port = server.server_address[:2]
         self.address = (str(host), int(port))
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=self.name,

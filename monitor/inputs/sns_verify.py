@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import threading
-import urllib.request
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # cryptography is imported when a signature is checked: a function's cold start skips it
+    import urllib.request
+
     from cryptography.hazmat.primitives.asymmetric import rsa
 
 SIGNED_FIELDS = {
@@ -37,17 +39,21 @@ class BadSnsSignature(ValueError):
     """The signature does not prove the message came from SNS."""
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a redirect would lead away from the URL the pattern allowed
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """Built on the first fetch: urllib.request (http.client, ssl) stays out of a function's cold start."""
+    import urllib.request
 
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # a redirect would lead away from the URL the pattern allowed
 
-_opener = urllib.request.build_opener(_NoRedirects)
+    return urllib.request.build_opener(NoRedirects)
 
 
 def fetch(url: str, limit: int = MAX_CERTIFICATE_BYTES) -> bytes:
     """GET without following redirects; OSError when the server cannot be reached or answers an error."""
-    with _opener.open(url, timeout=FETCH_SECONDS) as response:
+    with _opener().open(url, timeout=FETCH_SECONDS) as response:
         return bytes(response.read(limit))
 
 

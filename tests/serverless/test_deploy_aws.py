@@ -68,7 +68,7 @@ def test_the_function_reads_the_queue_with_partial_batch_responses_and_ticks_eve
     assert function["Events"]["Queue"]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert function["Events"]["Tick"]["Properties"]["Schedule"] == "rate(1 minute)"
     assert set(function["Environment"]["Variables"]) == {
-        "MONITOR_CONFIG", "MONITOR_TABLE", "MONITOR_DESTINATIONS_PARAMETER"}
+        "MONITOR_CONFIG", "MONITOR_TABLE", "MONITOR_DESTINATIONS_PARAMETER", "PYDANTIC_DISABLE_PLUGINS"}
     config = (DEPLOY / "config" / "monitor.yaml").read_text()
     assert all(f"${{env:{name}}}" in config for name in ("MONITOR_TABLE", "MONITOR_DESTINATIONS_PARAMETER"))
 
