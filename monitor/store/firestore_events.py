@@ -1,10 +1,11 @@
 """The event log in Firestore (mixed into FirestoreStore): events, dead letters, checkpoints and leases.
 
 An event is the document ``events/SHA256(ID)``: ``create`` refuses an id already there, so the document id is
-the dedup. It holds its ``offset`` (from the counter ``counters/events``, moved in the same transaction),
-``recorded_at`` and ``time`` (sortable text) and its JSON, zlib-packed; a body too big for one document (1 MiB)
-continues in ``event_parts/SHA256(ID)-N``. A read walks either the offsets after its position or the event
-times inside its range, whichever a count query says are fewer. A batch is written in transactions of at most
+the dedup. It holds its ``offset`` (from the counter ``counters/events``, moved in the same batch, which
+holds only if the counter is still as read: no locks, so concurrent writers never wait on each other),
+``recorded_at`` and ``time`` (sortable text) and its JSON, zlib-packed; a body too big for one document
+(1 MiB) continues in ``event_parts/SHA256(ID)-N``. A read walks either the offsets after its position or the event
+times inside its range, whichever a count query says are fewer. A batch is written in commits of at most
 WRITES documents and 8 MiB: each is atomic, and a batch cut short by a failure is completed by its redelivery
 (the ids already recorded are not recorded again).
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import orjson
@@ -22,11 +22,11 @@ import orjson
 from monitor.events import Event, parse_time, sortable_time
 from monitor.store.base import DeadLetter, NewDeadLetter, StoredEvent
 from monitor.store.compact import pack, unpack
-from monitor.store.firestore_client import WRITES, FirestorePart, Transaction, doc_id, firestore
+from monitor.store.firestore_client import ATTEMPTS, WRITES, FirestorePart, Transaction, doc_id, firestore
 
 PAGE = 300
 PART_BYTES = 900_000  # of a body, per document (a document holds at most 1 MiB)
-COMMIT_BYTES = 8_000_000  # per transaction (a request holds at most 10 MiB)
+COMMIT_BYTES = 8_000_000  # per commit (a request holds at most 10 MiB)
 
 
 @dataclass
@@ -77,35 +77,47 @@ class FirestoreEventLog(FirestorePart):
         items += [_Item(None, {"letter": orjson.dumps([d.source, d.reason, d.payload])}) for d in dead_letters]
         new: list[StoredEvent] = []
         for chunk in _chunks(items):
-            new += self.transact(partial(self._record, chunk=chunk))
+            for _ in range(ATTEMPTS):
+                if (recorded := self._record(chunk)) is not None:
+                    new += recorded
+                    break
+            else:
+                raise RuntimeError(f"record: {ATTEMPTS} concurrent batches in a row got there first")
         return new
 
-    def _record(self, transaction: Transaction, chunk: list[_Item]) -> list[StoredEvent]:
+    def _record(self, chunk: list[_Item]) -> list[StoredEvent] | None:
+        """One chunk as one batch, conditional on the counters as read (an id recorded meanwhile fails its
+        create): None, with nothing written, when another writer got there first."""
         recorded_at = datetime.now(UTC)
         now = sortable_time(recorded_at)
         refs = {doc_id(item.event.id): item for item in chunk if item.event is not None}
-        known = self.read_all(transaction, [self.doc("events", key) for key in refs])
-        offset, letter = self.counter(transaction, "events"), self.counter(transaction, "dead_letters")
+        known = self.snapshots([self.doc("events", key) for key in refs])
+        counters = self.snapshots([self.doc("counters", "events"), self.doc("counters", "dead_letters")])
+        offset, letter = (int(c.get("value")) if c.exists else 0 for c in (counters["events"],
+                                                                            counters["dead_letters"]))
+        writes: list[tuple[Any, dict[str, Any], Any]] = []
         new = []
         for key, item in refs.items():
-            if key in known:
+            if known[key].exists:
                 continue
             offset += 1
-            transaction.create(self.doc("events", key), {**item.fields, "offset": offset, "recorded_at": now})
-            for number, part in enumerate(item.parts):
-                transaction.create(self.doc("event_parts", f"{key}-{number}"), {"body": part})
+            writes.append((self.doc("events", key), {**item.fields, "offset": offset, "recorded_at": now}, None))
+            writes += [(self.doc("event_parts", f"{key}-{number}"), {"body": part}, None)
+                       for number, part in enumerate(item.parts)]
             assert item.event is not None
             new.append(StoredEvent(offset, recorded_at, item.event))
-        for item in chunk:
-            if item.event is None:
-                letter += 1
-                transaction.create(self.doc("dead_letters", str(letter)),
-                                   {**item.fields, "id": letter, "recorded_at": now})
+        letters = [item for item in chunk if item.event is None]
+        for number, item in enumerate(letters, start=letter + 1):
+            writes.append((self.doc("dead_letters", str(number)), {**item.fields, "id": number, "recorded_at": now},
+                           None))
         if new:
-            self.bump(transaction, "events", offset)
-        if letter:
-            self.bump(transaction, "dead_letters", letter)
-        return new
+            writes.append((self.doc("counters", "events"), {"value": offset}, counters["events"]))
+        if letters:
+            writes.append((self.doc("counters", "dead_letters"), {"value": letter + len(letters)},
+                           counters["dead_letters"]))
+        if not writes:
+            return []
+        return new if self.commit_if_unchanged(writes) else None
 
     def read_events(
         self, *, after: int = 0, since: datetime | None = None, until: datetime | None = None,
