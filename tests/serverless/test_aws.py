@@ -135,13 +135,13 @@ def test_a_threshold_crossed_over_three_invocations_fires_once(warm: None, chat:
 
 def test_the_scheduled_tick_sends_a_group_after_its_group_wait(
         moto: DynamoServer, tmp_path: Path, chat: HttpReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MONITOR_CONFIG", str(write_config(tmp_path, moto.url(), chat.url(), group_wait="2s")))
+    monkeypatch.setenv("MONITOR_CONFIG", str(write_config(tmp_path, moto.url(), chat.url(), group_wait="4s")))
     runtime.reset()
     try:
         assert aws.handler(sqs_batch(s3_body(s3_record("waits.csv"))), None) == {"batchItemFailures": []}
         assert aws.handler(SCHEDULED, None) is None
         assert chat.received == []  # group_wait has not passed
-        time.sleep(2.2)
+        time.sleep(4.2)
         assert aws.handler(SCHEDULED, None) is None
         assert chat.wait_for(1)
         assert "waits.csv" in chat.received[0].json()["title"] + chat.received[0].json()["message"]
