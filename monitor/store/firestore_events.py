@@ -184,15 +184,14 @@ class FirestoreEventLog(FirestorePart):
 
     def acquire_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
         ref = self.doc("leases", doc_id(name))
-
-        def acquire(transaction: Transaction) -> bool:
-            current = ref.get(transaction=transaction)
+        for _ in range(ATTEMPTS):  # a conditional write, like record: racing daemons never wait on a lock
+            current = ref.get()
             if current.exists and current.get("holder") != holder and current.get("until") > sortable_time(now):
                 return False
-            transaction.set(ref, {"name": name, "holder": holder, "until": sortable_time(until)})
-            return True
-
-        return self.transact(acquire)
+            if self.commit_if_unchanged([(ref, {"name": name, "holder": holder, "until": sortable_time(until)},
+                                          current)]):
+                return True
+        raise RuntimeError(f"acquire_lease: {ATTEMPTS} concurrent changes of {name} in a row")
 
     def release_lease(self, name: str, holder: str) -> None:
         ref = self.doc("leases", doc_id(name))
