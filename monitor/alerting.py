@@ -177,8 +177,11 @@ class Alerting:
             self.engine, self.pipeline = self.build(CachedState(self.store, self.cache_keys))
         saved = self.engine.runner.checkpoint
         self._expected = saved
-        # Without saved state, start at the end of the log: history is for `monitor replay`.
+        # Without saved state, start at the end of the log (history is for `monitor replay`), and say so at once:
+        # whoever evaluates next, here or in another process, goes on from there and skips nothing recorded since.
         self.position = int(saved) if saved else self.store.last_offset()
+        if not saved:
+            self._commit()
 
     def _catch_up(self) -> None:
         while batch := list(self.store.read_events(after=self.position, limit=READ_BATCH)):

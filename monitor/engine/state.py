@@ -122,6 +122,7 @@ class _ExpiryWheel:
     def __init__(self) -> None:
         self._seconds: list[int] = []
         self._keys: dict[int, dict[str, list[str]]] = {}
+        self.filed = 0  # keys filed and not due yet (some twice, some no longer in memory)
 
     def add(self, second: int, rule: str, key: str) -> None:
         filed = self._keys.get(second)
@@ -129,12 +130,14 @@ class _ExpiryWheel:
             filed = self._keys[second] = {}
             heapq.heappush(self._seconds, second)
         filed.setdefault(rule, []).append(key)
+        self.filed += 1
 
     def due(self, now: int) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         while self._seconds and self._seconds[0] <= now:
             for rule, keys in self._keys.pop(heapq.heappop(self._seconds)).items():
                 found.extend((rule, key) for key in keys)
+        self.filed -= len(found)
         return found
 
 
@@ -275,13 +278,23 @@ class CachedState:
         excess = self.size() - self.capacity if self.capacity is not None else 0
         for rule, table in sorted(self._rules.items(), key=lambda item: -len(item[1])):
             if excess <= 0:
-                return
+                break
             dropped = list(itertools.islice(table, min(excess, len(table))))
             for key in dropped:
                 del table[key]
             if dropped:
                 self._partial.add(rule)
             excess -= len(dropped)
+        if self._expiry.filed > 2 * self.size() + 1000:
+            self._refile()
+
+    def _refile(self) -> None:
+        """A new expiry wheel of the documents in memory: the one in use still holds the keys that left memory
+        (on the backend they expire by ``delete_expired_state``), some of them filed again each time they came back."""
+        self._expiry = _ExpiryWheel()
+        for rule, table in self._rules.items():
+            for key, entry in table.items():
+                self._expiry.add(expiry_of(entry), rule, key)
 
     def _pack(self, bodies: dict[tuple[str, str], bytes]) -> None:
         for rule, keys in self._loose.items():
