@@ -85,6 +85,8 @@ class DynamoDetectorState(DynamoPart):
         while True:
             groups = [*documents.values(), *messages.values()]
             operations = [operation for group in groups for operation in group]
+            if not operations and checkpoint is None:
+                return None  # nothing to write (every message was in the log already)
             if len(operations) + 2 > MAX_TRANSACTION or sum(map(size_of, operations)) > MAX_TRANSACTION_BYTES:
                 return self._write_large(groups, checkpoint, expected)
             head = self.op_check("state", "head", "attribute_not_exists(tx)")
