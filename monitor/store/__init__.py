@@ -43,10 +43,12 @@ def _firestore(rest: str) -> Store:
 
 
 def open_store(url: str) -> Store:
-    """The store a ``state:`` URL names: ``sqlite:///PATH`` (the default) or ``redis://HOST:PORT/DB``."""
+    """The store a ``state:`` URL names: ``sqlite:///PATH`` (the default), ``redis://HOST:PORT/DB``,
+    ``dynamodb://TABLE?region=R`` or ``firestore://PROJECT``."""
     scheme, separator, rest = url.partition("://")
     if not separator:
-        raise ValueError(f"unsupported state URL {url!r} (supported: sqlite:///PATH, redis://HOST:PORT/DB)")
+        raise ValueError(f"unsupported state URL {url!r} (supported: sqlite:///PATH, redis://HOST:PORT/DB, "
+                         "dynamodb://TABLE?region=R, firestore://PROJECT)")
     try:
         opener = backends.get(scheme)
     except LookupError as exc:
