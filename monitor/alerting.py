@@ -17,10 +17,7 @@ per fleet. Message ids are fixed by the group that decides them, so one decided 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,17 +31,13 @@ from monitor.notify.dispatch import Deliver, Dispatcher, RetryPolicy
 from monitor.notify.pipeline import AlertPipeline
 from monitor.observe.hooks import IGNORE, Observer
 from monitor.store.base import StateConflict, Store, StoredEvent
+from monitor.workers import is_gone, worker_name
 
 log = logging.getLogger(__name__)
 READ_BATCH = 1000
 LEASE = "evaluation"
 LEASE_SECONDS = 15.0
 Build = Callable[[CachedState], tuple[Engine, AlertPipeline]]
-
-
-def worker_name() -> str:
-    """Who this process is in logs and in the store: host, process id and a random tail."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:4]}"
 
 
 class Alerting:
@@ -165,9 +158,7 @@ class Alerting:
         found = self.store.lease_holder(LEASE)
         if found is None:
             return
-        host, _, rest = found[0].partition(":")
-        pid = rest.partition(":")[0]
-        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+        if is_gone(found[0]):
             log.info("the %r lease of %s is left by a process that is gone; taking it over", LEASE, found[0])
             self.store.release_lease(LEASE, found[0])
 
@@ -227,16 +218,6 @@ class Alerting:
 def _follows(position: int, recorded: Sequence[StoredEvent]) -> bool:
     """Whether ``recorded`` is exactly the log after ``position``: its offsets run on from it without a gap."""
     return bool(recorded) and all(stored.offset == position + n for n, stored in enumerate(recorded, 1))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _builder(rules: Sequence[LoadedRule], config: Any, store: Store) -> Build:

@@ -174,9 +174,9 @@ def expire(config_path: str | None, silence_id: int) -> None:
 def retry(config_path: str | None) -> None:
     """Send the undelivered notifications now, as they were first rendered: those the daemon gave up on and
     those waiting for their next attempt."""
-    from monitor.alerting import worker_name
     from monitor.notify.dispatch import Dispatcher, RetryPolicy
     from monitor.store import open_store
+    from monitor.workers import worker_name
 
     config = _config(config_path)
     store = open_store(config.state_url())

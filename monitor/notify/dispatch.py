@@ -7,7 +7,8 @@ outcome. A failed message is due again after a back-off (``RetryPolicy``): doubl
 ``max_retry_after``; after a 429 without one, at least ``rate_limit_delay``. A permanent failure (HTTP 4xx
 other than 408/425/429, an unknown destination) and the ``max_attempts``-th failure end as ``undelivered``, which
 ``monitor alerts retry`` sends again. A claim is a lease: a worker that dies mid-send leaves the message to be
-taken again when the lease ends, so a message whose send was cut short may arrive twice, never not at all.
+taken again when the lease ends (at once, when the worker was of this host: ``release_orphans``), so a message
+whose send was cut short may arrive twice, never not at all.
 
 Each destination has a lane of its own (one thread), so a destination that hangs holds back only its own
 messages: the others are claimed and sent meanwhile.
@@ -28,6 +29,7 @@ from monitor.messages import DeliveryResult, Notification
 from monitor.notify.settings import DeliverySettings
 from monitor.observe.hooks import IGNORE, Observer
 from monitor.store.base import Store, StoredNotification
+from monitor.workers import is_gone
 from monitor.yamlfiles.durations import parse_duration
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[list[Notification]], list[DeliveryResult]]
 Clock = Callable[[], datetime]
 IDLE_SECONDS = 1.0  # how often an idle dispatcher looks at the log (it is also woken when a message is queued)
+ORPHAN_SECONDS = 30.0  # how often the daemon's sender looks for messages claimed by a process of this host now gone
 
 
 def utc_now() -> datetime:
@@ -160,12 +163,35 @@ class Dispatcher:
             done.append((stored, result))
         return done
 
+    def release_orphans(self, now: datetime | None = None) -> int:
+        """Messages due and claimed last by a process of this host that is gone (killed while it sent them) are
+        due again at once, not when their claim's lease ends; one claimed on another host waits out its lease."""
+        now = now or self.clock()
+        orphans = [stored for stored in self.store.notifications(status="pending")
+                   if stored.sent_by and stored.sent_by != self.worker
+                   and (stored.next_attempt_at is None or stored.next_attempt_at <= now) and is_gone(stored.sent_by)]
+        for stored in orphans:
+            message = stored.notification
+            held = DeliveryResult(message.destination, message.key, delivered=False, attempts=0,
+                                  error=stored.last_error, accepted=message.sent_to)
+            self.store.record_attempts([(stored.id, held, now)], now, worker=self.worker)
+            log.info("message #%d was claimed by %s, which is gone: due again now", stored.id, stored.sent_by,
+                     extra={"worker": self.worker, "claimed_by": stored.sent_by})
+        return len(orphans)
+
     def serve(self, stop: threading.Event) -> None:
         """The daemon's delivery thread: send what is due, sleep until the next is due or a message is queued."""
+        orphans_at = 0.0
         try:
             while not stop.is_set():
                 self.wake.clear()
                 self.observer.dispatched()
+                if time.monotonic() >= orphans_at:
+                    orphans_at = time.monotonic() + ORPHAN_SECONDS
+                    try:
+                        self.release_orphans()
+                    except Exception:
+                        log.exception("looking for messages of workers that are gone failed")
                 try:
                     self.run_due(wait=False)
                 except Exception:
@@ -178,6 +204,7 @@ class Dispatcher:
         """Send what is due, and what falls due within ``patience`` seconds (``run --once``); returns the
         messages still not delivered after that."""
         deadline = time.monotonic() + patience
+        self.release_orphans()
         while True:
             self.run_due()
             due = self.store.next_notification_due()
