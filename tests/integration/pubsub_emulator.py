@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,8 @@ import pytest
 from google.cloud import pubsub_v1
 from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+from tests.gcloud_emulators import answers, stop
 
 START_SECONDS = 90
 PROJECT = "monitor-test"
@@ -29,12 +28,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _answers(host: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{host}/", timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def _wait_until_up(process: subprocess.Popen[bytes], host: str, log: Path) -> None:
@@ -42,31 +35,14 @@ def _wait_until_up(process: subprocess.Popen[bytes], host: str, log: Path) -> No
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the Pub/Sub emulator exited with {process.returncode}:\n{log.read_text()}")
-        if _answers(host):
+        if answers(host):
             return
         time.sleep(0.2)
     pytest.fail(f"the Pub/Sub emulator did not answer on {host} within {START_SECONDS}s:\n{log.read_text()}")
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """gcloud starts java as a child: signal the whole process group, and SIGKILL what is left after 10 s."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not _group_alive(process.pid):
-            break
-        os.killpg(process.pid, sig)
-        deadline = time.monotonic() + 10
-        while _group_alive(process.pid) and time.monotonic() < deadline:
-            process.poll()
-            time.sleep(0.1)
-    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +63,7 @@ def pubsub_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_until_up(process, host, log)
         yield host
     finally:
-        _stop(process)
+        stop(process)
 
 
 def publisher(host: str) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -16,39 +15,17 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from tests.gcloud_emulators import answers, stop
 from tests.store.redis_server import free_port
 
 START_SECONDS = 90
 PROJECT = "monitor-test"
 
 
-def _answers(host: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{host}/", timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
-def _alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """gcloud starts java as a child: signal the whole process group, SIGKILL what is left after 10 s."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not _alive(process.pid):
-            break
-        os.killpg(process.pid, sig)
-        deadline = time.monotonic() + 10
-        while _alive(process.pid) and time.monotonic() < deadline:
-            process.poll()
-            time.sleep(0.1)
-    process.wait(timeout=10)
 
 
 class FirestoreEmulator:
@@ -81,7 +58,7 @@ class FirestoreEmulator:
             if self._process.poll() is not None:
                 raise RuntimeError(f"the Firestore emulator exited with {self._process.returncode}:\n"
                                    f"{self._log.read_text()}")
-            if _answers(self.host):
+            if answers(self.host):
                 return
             time.sleep(0.2)
         raise RuntimeError(f"the Firestore emulator did not answer on {self.host} within {START_SECONDS}s:\n"
@@ -103,5 +80,5 @@ class FirestoreEmulator:
             os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
         else:
             os.environ["FIRESTORE_EMULATOR_HOST"] = self._previous
-        _stop(self._process)
+        stop(self._process)
         self._folder.cleanup()
