@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 import orjson
@@ -35,16 +35,10 @@ from monitor.store.dynamodb_client import (
     s,
     text,
 )
+from monitor.store.episodes import Episode, merge_episodes
 from monitor.store.sqlite_alerts import alert_from_dict, alert_to_dict
 
 RETRIES = 1000  # optimistic rounds before giving up: only a pathological contention gets there
-
-
-@dataclass
-class _Episode:
-    id: int | None  # None until the batch takes ids: a new episode
-    alert: Alert
-    stored_seen: str | None  # its ``seen`` sort key as read, for an existing episode
 
 
 def _seen(alert: Alert, episode_id: int) -> str:
@@ -74,25 +68,15 @@ class DynamoAlerts(DynamoPart):
         pointer another writer moved meanwhile (nothing of theirs written) come back."""
         fingerprints = list(dict.fromkeys(alerts[i].fingerprint for i in positions))
         pointers = self.get_many([_pointer(fp) for fp in fingerprints])
-        chains: dict[str, list[_Episode]] = {}
+        chains: dict[str, list[Episode]] = {}
         revisions: dict[str, int | None] = {}
         for fp in fingerprints:
             item = pointers.get(_pointer(fp))
             revisions[fp] = number(item, "rv") if item is not None else None
             if item is not None:
-                chains[fp] = [_Episode(number(item, "id"), self._alert(item), text(item, "seen"))]
-        created: list[_Episode] = []
-        updates: dict[int, AlertUpdate] = {}
-        for i in positions:
-            incoming = alerts[i]
-            chain = chains.setdefault(incoming.fingerprint, [])
-            update = merge(chain[-1].alert if chain else None, incoming)
-            if not chain or update.new_episode:
-                created.append(_Episode(None, update.alert, None))
-                chain.append(created[-1])
-            else:
-                chain[-1].alert = update.alert
-            updates[i] = update
+                chains[fp] = [Episode(number(item, "id"), self._alert(item), text(item, "seen"))]
+        merged, created = merge_episodes(chains, [alerts[i] for i in positions], merge)
+        updates = dict(zip(positions, merged, strict=True))
         if created:  # ids in the order the episodes began (a retry leaves a gap)
             last = self.counter("alert", len(created))
             for episode_id, episode in enumerate(created, last - len(created) + 1):
@@ -103,7 +87,7 @@ class DynamoAlerts(DynamoPart):
                 results[i] = update
         return moved
 
-    def _write_chains(self, chains: dict[str, list[_Episode]], revisions: dict[str, int | None]) -> set[str]:
+    def _write_chains(self, chains: dict[str, list[Episode]], revisions: dict[str, int | None]) -> set[str]:
         moved: set[str] = set()
         batch: list[tuple[str, list[Item]]] = []
         for fp, chain in [*chains.items(), ("", [])]:
@@ -121,7 +105,7 @@ class DynamoAlerts(DynamoPart):
                 batch.append((fp, operations))
         return moved
 
-    def _chain_operations(self, fp: str, chain: list[_Episode], revision: int | None) -> list[Item]:
+    def _chain_operations(self, fp: str, chain: list[Episode], revision: int | None) -> list[Item]:
         latest = chain[-1]
         assert latest.id is not None
         body = self._alert_body(latest.alert)
@@ -133,8 +117,8 @@ class DynamoAlerts(DynamoPart):
         for episode in chain:
             assert episode.id is not None
             seen = _seen(episode.alert, episode.id)
-            if episode.stored_seen is not None and episode.stored_seen != seen:
-                operations.append(self.op_delete("seen", episode.stored_seen))
+            if episode.stored is not None and episode.stored != seen:
+                operations.append(self.op_delete("seen", episode.stored))
             alert = episode.alert
             operations.append(self.op_put({**key("seen", seen), "fp": s(fp), "rule": s(alert.rule),
                                            "sev": s(alert.severity), "st": s(alert.status),

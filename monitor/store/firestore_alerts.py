@@ -20,6 +20,7 @@ from monitor.alerts import Alert
 from monitor.events import parse_time, sortable_time
 from monitor.store.base import AlertMerge, AlertUpdate, NewSilence, Silence
 from monitor.store.compact import pack, unpack
+from monitor.store.episodes import Episode, merge_episodes
 from monitor.store.firestore_client import ATTEMPTS, WRITES, FirestorePart, Transaction, doc_id, firestore
 from monitor.store.sqlite_alerts import alert_from_dict, alert_to_dict
 
@@ -58,25 +59,20 @@ class FirestoreAlerts(FirestorePart):
         episodes = self.snapshots(pointed)
         counter = self.doc("counters", "alerts").get()
         last = int(counter.get("value")) if counter.exists else 0
-        chains: dict[str, list[list[Any]]] = {}  # fingerprint -> [[episode id, alert, snapshot]], oldest first
+        chains: dict[str, list[Episode]] = {}  # fingerprint -> episodes, oldest first; stored: the snapshot read
         for snapshot in episodes.values():
             if snapshot.exists:
-                chains[snapshot.get("fingerprint")] = [[int(snapshot.get("id")), _alert(snapshot.to_dict()), snapshot]]
-        updates = []
-        for incoming in alerts:
-            chain = chains.setdefault(incoming.fingerprint, [])
-            update = merge(chain[-1][1] if chain else None, incoming)
-            if not chain or update.new_episode:
-                last += 1
-                chain.append([last, update.alert, None])
-            else:
-                chain[-1][1] = update.alert
-            updates.append(update)
+                chains[snapshot.get("fingerprint")] = [Episode(int(snapshot.get("id")), _alert(snapshot.to_dict()),
+                                                               snapshot)]
+        updates, created = merge_episodes(chains, alerts, merge)
+        for episode in created:  # ids in the order the episodes began
+            last += 1
+            episode.id = last
         writes = []
         for fingerprint, chain in chains.items():
-            writes += [(self.doc("alerts", str(i)), _episode(i, alert), read) for i, alert, read in chain]
+            writes += [(self.doc("alerts", str(e.id)), _episode(e.id or 0, e.alert), e.stored) for e in chain]
             writes.append((self.doc("alert_latest", doc_id(fingerprint)), {"fingerprint": fingerprint,
-                                                                          "id": chain[-1][0]},
+                                                                          "id": chain[-1].id},
                            pointers[doc_id(fingerprint)]))
         writes.append((counter.reference, {"value": last}, counter))
         return updates if self.commit_if_unchanged(writes) else None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ import redis
 from monitor.alerts import Alert
 from monitor.events import parse_time, sortable_time
 from monitor.store.base import AlertMerge, AlertUpdate, NewSilence, Silence
+from monitor.store.episodes import Episode, merge_episodes
 from monitor.store.redis_client import TIME_LUA, RedisPart, blob, number, text
 from monitor.store.sqlite_alerts import alert_from_dict, alert_to_dict
 
@@ -61,13 +61,6 @@ return redis.call('HMGET', item, 'matchers', 'starts_at', 'ends_at', 'created_by
 SILENCE_FIELDS = ("matchers", "starts_at", "ends_at", "created_by", "reason")
 
 
-@dataclass
-class _Episode:
-    id: int | None  # None until the batch is written: a new episode
-    alert: Alert
-    stored_seen: str | None  # its member of a:seen as read, for an existing episode
-
-
 def _seen(alert: Alert, episode_id: int) -> str:
     return f"{sortable_time(alert.last_seen)}|{episode_id:020d}"
 
@@ -92,30 +85,21 @@ class RedisAlerts(RedisPart):
 
     def _merge(
         self, pipe: Any, fingerprints: list[str], watched: list[str], alerts: Sequence[Alert], merge: AlertMerge
-    ) -> tuple[list[AlertUpdate], dict[str, list[_Episode]], list[_Episode]]:
+    ) -> tuple[list[AlertUpdate], dict[str, list[Episode]], list[Episode]]:
         """Read the latest episodes (immediately, under WATCH) and merge the batch into them in order; the new
         episodes come back in the order they began, as their ids will follow."""
         ids = pipe.mget(watched)
         bodies = pipe.hmget(self.key("a:body"), [i for i in ids if i is not None]) if any(ids) else []
         found = iter(bodies)
-        episodes: dict[str, list[_Episode]] = {}
+        episodes: dict[str, list[Episode]] = {}
         for fp, episode_id in zip(fingerprints, ids, strict=True):
             if episode_id is not None:
                 stored = alert_from_dict(orjson.loads(next(found)))
-                episodes[fp] = [_Episode(int(episode_id), stored, _seen(stored, int(episode_id)))]
-        updates, created = [], []
-        for incoming in alerts:
-            chain = episodes.setdefault(incoming.fingerprint, [])
-            update = merge(chain[-1].alert if chain else None, incoming)
-            if not chain or update.new_episode:
-                created.append(_Episode(None, update.alert, None))
-                chain.append(created[-1])
-            else:
-                chain[-1].alert = update.alert
-            updates.append(update)
+                episodes[fp] = [Episode(int(episode_id), stored, _seen(stored, int(episode_id)))]
+        updates, created = merge_episodes(episodes, alerts, merge)
         return updates, episodes, created
 
-    def _write(self, pipe: Any, episodes: dict[str, list[_Episode]], created: list[_Episode]) -> None:
+    def _write(self, pipe: Any, episodes: dict[str, list[Episode]], created: list[Episode]) -> None:
         if created:  # ids taken before MULTI (a retry leaves a gap, as SQLite's AUTOINCREMENT may)
             first = int(pipe.incrby(self.key("a:next"), len(created))) - len(created) + 1
             for offset, episode in enumerate(created):
@@ -124,8 +108,8 @@ class RedisAlerts(RedisPart):
         for fp, chain in episodes.items():
             for episode in chain:
                 assert episode.id is not None
-                if episode.stored_seen is not None:
-                    pipe.zrem(self.key("a:seen"), episode.stored_seen)
+                if episode.stored is not None:
+                    pipe.zrem(self.key("a:seen"), episode.stored)
                 pipe.hset(self.key("a:body"), str(episode.id), orjson.dumps(alert_to_dict(episode.alert)))
                 pipe.zadd(self.key("a:seen"), {_seen(episode.alert, episode.id): 0})
             pipe.set(self.key("a:latest", fp), str(chain[-1].id))
