@@ -34,21 +34,29 @@ def lock_fifo_receives() -> None:
     moto reads which message groups are in flight before it takes messages, without a lock, so two receives at
     once can each take messages of one group: here they take turns. And it counts a message whose visibility
     timeout ended as in flight until its loop reaches it, so of a group's two messages that came back (a daemon
-    killed holding both) it skips the first and hands out the second: here they are counted as back first."""
+    killed holding both) it skips the first and hands out the second: here they are counted as back before every
+    pass. moto looks again after each second of a long poll without doing so, which is why the long poll is ours:
+    passes that do not wait, each under the lock, until one finds messages or the wait is over."""
     from moto.sqs.models import SQSBackend
 
     if getattr(SQSBackend.receive_message, "_locked", False):
         return
-    unlocked = SQSBackend.receive_message
+    one_pass = SQSBackend.receive_message
     lock = threading.Lock()
 
-    def receive_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+    def receive_message(self: SQSBackend, queue_name: str, count: int, wait_seconds_timeout: int,
+                        *args: Any, **kwargs: Any) -> Any:
         if not self.get_queue(queue_name).fifo_queue:
-            return unlocked(self, queue_name, *args, **kwargs)
-        with lock:
-            queue = self.get_queue(queue_name)
-            queue.pending_messages.difference_update([m for m in queue.pending_messages if m.visible])
-            return unlocked(self, queue_name, *args, **kwargs)
+            return one_pass(self, queue_name, count, wait_seconds_timeout, *args, **kwargs)
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        while True:
+            with lock:
+                queue = self.get_queue(queue_name)
+                queue.pending_messages.difference_update([m for m in queue.pending_messages if m.visible])
+                messages = one_pass(self, queue_name, count, 0, *args, **kwargs)
+            if messages or time.monotonic() >= deadline:
+                return messages
+            time.sleep(0.05)
 
     receive_message._locked = True  # type: ignore[attr-defined]
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
