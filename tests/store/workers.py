@@ -7,6 +7,7 @@ them start together, and reports what it got on a queue.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -84,6 +85,7 @@ def race_threads(target: Callable[..., None], arguments: Sequence[tuple[Any, ...
     threads = [threading.Thread(target=target, args=(*args, barrier, results)) for args in arguments]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + 120
     for thread in threads:
-        thread.join(timeout=120)
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
     return [results.get_nowait() for _ in threads]
