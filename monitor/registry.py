@@ -1,9 +1,14 @@
-"""A named registry of plugins, filled by a decorator (adapters, inputs, detectors...)."""
+"""A named registry of plugins, filled by a decorator (adapters, inputs, detectors...).
+
+A registry may name, for some plugins, the module that registers them: that module is imported when the plugin
+is first asked for, so a process pays only for the plugins it uses (a function's cold start).
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -14,9 +19,10 @@ class UnknownPlugin(LookupError):
 
 
 class Registry(Generic[T]):
-    def __init__(self, plugin_type: str) -> None:
+    def __init__(self, plugin_type: str, modules: Mapping[str, str] | None = None) -> None:
         self.plugin_type = plugin_type
         self._entries: dict[str, T] = {}
+        self._modules = dict(modules or {})  # name -> the module that registers it, not imported yet
 
     def register(self, name: str) -> Callable[[T], T]:
         def add(entry: T) -> T:
@@ -28,19 +34,33 @@ class Registry(Generic[T]):
         return add
 
     def get(self, name: str) -> T:
+        if name not in self._entries and name in self._modules:
+            self._import(self._modules[name])
         try:
             return self._entries[name]
         except KeyError:
-            known = ", ".join(sorted(self._entries)) or "none"
-            close = difflib.get_close_matches(str(name), list(self._entries), n=1, cutoff=0.6)
+            known = ", ".join(sorted(self.names())) or "none"
+            close = difflib.get_close_matches(str(name), self.names(), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise UnknownPlugin(f"unknown {self.plugin_type} {name!r}{hint}; known: {known}") from None
 
     def names(self) -> list[str]:
-        return list(self._entries)
+        return [*self._entries, *(name for name in self._modules if name not in self._entries)]
 
     def items(self) -> Iterator[tuple[str, T]]:
+        for module in dict.fromkeys(self._modules.values()):
+            self._import(module)
         return iter(self._entries.items())
 
+    def modules(self) -> dict[str, str]:
+        """The plugins registered on first use, and the module that registers each."""
+        return dict(self._modules)
+
+    def _import(self, module: str) -> None:
+        importlib.import_module(module)
+        unregistered = sorted(name for name, where in self._modules.items() if where == module and name not in self._entries)
+        if unregistered:
+            raise RuntimeError(f"{module} does not register the {self.plugin_type} {', '.join(unregistered)}")
+
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._entries or name in self._modules

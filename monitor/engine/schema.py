@@ -12,7 +12,7 @@ SCHEMA_ID = "https://cloud-monitor.dev/schemas/rule.schema.json"
 
 def rule_file_schema() -> dict[str, Any]:
     schema = RuleFile.model_json_schema()
-    detect_schemas = [detector.settings_model.model_json_schema() for _, detector in detectors.items()]
+    detect_schemas = [detector.settings_model.model_json_schema() for _, detector in sorted(detectors.items())]
     if detect_schemas:
         rule = schema["$defs"]["Rule"]["properties"]
         rule["detect"] = {"anyOf": [*detect_schemas, {"type": "null"}], "default": None,

@@ -42,7 +42,13 @@ class Detector(ABC):
         return []
 
 
-detectors: Registry[type[Detector]] = Registry("detector")
+_PACKAGE = "monitor.engine.detectors"
+detectors: Registry[type[Detector]] = Registry("detector", modules={
+    "threshold": f"{_PACKAGE}.windows", "cardinality": f"{_PACKAGE}.windows",
+    "spike": f"{_PACKAGE}.rates", "anomaly": f"{_PACKAGE}.rates",
+    "new_value": f"{_PACKAGE}.values", "change": f"{_PACKAGE}.values",
+    "sequence": f"{_PACKAGE}.sequence", "absence": f"{_PACKAGE}.absence",
+})  # each imported when a rule first uses it
 
 
 def detector_settings(spec: dict[str, Any]) -> type[DetectorSettings]:
