@@ -14,6 +14,7 @@ from monitor.inputs import InputSettings
 from monitor.notify.destinations import Destination
 from monitor.notify.settings import DeliverySettings, InhibitRule, Route
 from monitor.observe.settings import MetricsSettings
+from monitor.outputs import Outputs
 from monitor.ui.settings import UiSettings
 from monitor.yamlfiles.errors import errors_from_validation
 from monitor.yamlfiles.models import Closed
@@ -29,6 +30,7 @@ class Config(Closed):
     rules: list[str] = []
     templates: str | None = None
     inputs: list[InputSettings] = []
+    outputs: Outputs = []  # forwarders of the event log to other consumers (monitor.outputs)
     destinations: dict[str, Destination] = {}
     routes: Route | None = None
     inhibit_rules: list[InhibitRule] = []

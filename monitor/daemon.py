@@ -17,6 +17,7 @@ from monitor.intake.batches import Intake
 from monitor.observe.hooks import IGNORE, Observer
 from monitor.observe.service import attach, observer_for
 from monitor.observe.service import serving as serving_metrics
+from monitor.outputs.running import Forwarders
 from monitor.store import Store, open_store
 from monitor.store.base import StoredNotification
 from monitor.ui.server import serving as serving_ui
@@ -150,7 +151,8 @@ def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: thre
     observer = observer_for(config.metrics, store)
     alerting = Alerting.from_config(config, store, dry_run=dry_run) if config.rules else None
     attach(observer, alerting)
-    intake = Intake(store, alerting.on_events if alerting else None, observer)
+    forwarders = Forwarders.from_config(config, store, observer)
+    intake = Intake(store, forwarders.after(alerting.on_events if alerting else None), observer)
     if watch is not None:
         watch(intake)
     sources = [build_input(settings, config, store) for settings in config.inputs]
@@ -163,7 +165,7 @@ def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: thre
     observer.watch(threads, ticking=bool(alerting) and not once,
                    dispatching=bool(alerting and alerting.dispatcher) and not once)
     with stop_on_signals(stop), dispatching(alerting, once), serving_ui(config, store, once), serving_metrics(observer):
-        with ticking(alerting, once):
+        with ticking(alerting, once), forwarders.running(stop, once):
             for thread in threads:
                 thread.start()
             _wait_for(threads, stop)
@@ -176,6 +178,8 @@ def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: thre
         alerting.close()
     if failures:
         raise RuntimeError(f"inputs failed: {', '.join(failures)}")
+    if forwarders.failures:
+        raise RuntimeError("; ".join(forwarders.failures))
     if undelivered:
         raise Undelivered("; ".join(undelivered))
     return intake

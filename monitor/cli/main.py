@@ -100,13 +100,16 @@ def _run_once_with_progress(config: Any, dry_run: bool) -> None:
 @click.option("--since", help="event time from (ISO time, or a duration back from now: 2h, 7d)")
 @click.option("--limit", type=click.IntRange(min=1), help="at most this many events")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def events(config_path: str | None, since: str | None, limit: int | None, fmt: str) -> None:
+@click.option("--from", "start", metavar="OFFSET|TIME", help="from this offset (0: the whole log) or time, log order")
+@click.option("--follow", is_flag=True, help="then print new events as they are recorded (from the end without "
+              "--from); Ctrl-C stops")
+def events(config_path: str | None, since: str | None, limit: int | None, fmt: str, *, start: str | None,
+           follow: bool) -> None:
     """Read the event log back, oldest first."""
     from monitor.events import format_time
     from monitor.store import open_store
 
-    store = open_store(state_url(config_path))
-    for stored in store.read_events(since=parse_since(since), limit=limit):
+    def show(stored: Any) -> None:
         event = stored.event
         if fmt == "json":
             sys.stdout.buffer.write(orjson.dumps({"offset": stored.offset, **event.to_dict()}) + b"\n")
@@ -116,6 +119,17 @@ def events(config_path: str | None, since: str | None, limit: int | None, fmt: s
                 f"{event.region or '-'} {event.operation} {event.action} {event.resource.kind} "
                 f"{event.resource.id} {event.outcome} {event.actor.id or '-'}"
             )
+
+    store = open_store(state_url(config_path))
+    if follow or start is not None:
+        from monitor.cli.outputs import tail
+
+        if since is not None:
+            raise click.UsageError("--since filters event times; with --from or --follow give --from TIME instead")
+        tail(store, start, follow, limit, show)
+        return
+    for stored in store.read_events(since=parse_since(since), limit=limit):
+        show(stored)
 
 
 @main.command("dead-letters")
@@ -225,6 +239,9 @@ def _register_groups() -> None:
     from monitor.cli.ui import ui
 
     main.add_command(ui)
+    from monitor.cli.outputs import outputs
+
+    main.add_command(outputs)
 
 
 _register_groups()
