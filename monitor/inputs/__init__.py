@@ -33,6 +33,11 @@ def _file(settings: Any, config: Config, store: Store) -> Input:
 def _sqs(settings: Any, config: Config, store: Store) -> Input:
     from monitor.inputs.sqs import SqsSource
 
+    if settings.cloudtrail_files:
+        from monitor.trails import TrailFilesInput, s3_client
+
+        s3 = s3_client(settings.s3_region or settings.region, settings.s3_endpoint_url)
+        return TrailFilesInput(SqsSource(settings), s3, store)
     return SqsSource(settings)
 
 

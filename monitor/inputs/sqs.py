@@ -23,6 +23,9 @@ class SqsInput(Closed):
     wait_time_seconds: int = Field(default=20, ge=0, le=20)
     max_messages: int = Field(default=10, ge=1, le=10)
     visibility_timeout: int | None = Field(default=None, ge=0, le=43200)
+    cloudtrail_files: bool = False  # S3 notifications of trail log files: fetch the files, record their records
+    s3_region: str | None = None  # for those fetches; default: region
+    s3_endpoint_url: str | None = None
 
 
 class SqsSource:

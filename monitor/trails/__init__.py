@@ -1,0 +1,31 @@
+"""Organization trails: CloudTrail log files that S3 notifications name, fetched and recorded a record at a time
+(``fetch``), and the ``monitor backfill`` of a trail bucket's history (``monitor.cli.backfill``)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from monitor.inputs.base import Input, Sink
+from monitor.store.base import Store
+from monitor.trails.fetch import TrailFiles
+
+
+class TrailFilesInput:
+    """An input whose batches pass through ``TrailFiles`` on their way to the sink (``cloudtrail_files: true``)."""
+
+    def __init__(self, source: Input, s3: Any, store: Store) -> None:
+        self.source, self.s3, self.store = source, s3, store
+        self.name = source.name
+
+    def run(self, sink: Sink, stop: threading.Event, once: bool) -> None:
+        self.source.run(TrailFiles(sink, self.s3, self.store), stop, once)
+
+
+def s3_client(region: str | None, endpoint_url: str | None) -> Any:
+    import boto3
+
+    return boto3.client("s3", region_name=region, endpoint_url=endpoint_url)
+
+
+__all__ = ["TrailFiles", "TrailFilesInput", "s3_client"]
