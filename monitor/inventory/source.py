@@ -1,0 +1,58 @@
+"""The ``inventory`` input: each resource type listed on its own schedule by an APScheduler 3.x
+BackgroundScheduler with one worker (passes run one at a time, never two of a type at once, missed runs
+coalesced), the first pass of each at start. ``once`` (``monitor run --once``) is one pass of each type."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from monitor.adapters.base import describe
+from monitor.inputs.base import Sink
+from monitor.inventory.runner import TYPES, Pass, run_pass
+from monitor.inventory.sessions import Sessions
+from monitor.inventory.settings import InventoryInput
+from monitor.inventory.types import ResourceType
+from monitor.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+class InventorySource:
+    def __init__(self, settings: InventoryInput, store: Store) -> None:
+        self.settings, self.store = settings, store
+        self.name = "inventory:" + ",".join(settings.resources)
+        self.sessions = Sessions(settings)
+
+    def kinds(self) -> list[ResourceType]:
+        return [TYPES[name] for name in self.settings.resources]
+
+    def run_once(self, sink: Sink, stop: threading.Event | None = None) -> list[Pass]:
+        return [run_pass(kind, self.settings, self.sessions, self.store, sink, stop=stop) for kind in self.kinds()]
+
+    def run(self, sink: Sink, stop: threading.Event, once: bool) -> None:
+        if once:
+            failures = [f"{done.type} {failure}" for done in self.run_once(sink, stop) for failure in done.failures]
+            if failures:
+                raise RuntimeError("; ".join(failures))
+            return
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(1)})
+        for kind in self.kinds():
+            scheduler.add_job(self._scheduled, "interval", args=(kind, sink, stop), id=kind.name, max_instances=1,
+                              coalesce=True, seconds=self.settings.seconds(kind.name), next_run_time=datetime.now(UTC))
+        scheduler.start()
+        try:
+            stop.wait()
+        finally:
+            scheduler.shutdown(wait=True)
+
+    def _scheduled(self, kind: ResourceType, sink: Sink, stop: threading.Event) -> None:
+        try:
+            run_pass(kind, self.settings, self.sessions, self.store, sink, stop=stop)
+        except Exception as exc:  # the sink (the store) failed: the next pass lists again
+            log.warning("inventory %s failed: %s; the next pass tries again", kind.name, describe(exc),
+                        extra={"input": self.name, "reason": describe(exc)})

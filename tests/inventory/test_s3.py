@@ -1,0 +1,31 @@
+"""S3 buckets found changed by the inventory: the same rules as the pushed events, and reconciliation."""
+
+from __future__ import annotations
+
+from monitor.engine.evaluate import Engine
+from monitor.engine.loader import load_rules
+from tests.integration.conftest import Aws
+from tests.inventory.conftest import RULES, Inventory
+
+
+def test_a_bucket_made_public_by_api_raises_the_public_acl_rule_and_reconciliation(
+        aws: Aws, inventory: Inventory) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="quiet-bucket")
+    first = inventory.run()
+    assert (first.seen, first.baselines, first.events) == (1, 1, [])
+
+    s3.put_bucket_acl(Bucket="quiet-bucket", ACL="public-read")
+    found = inventory.run()
+    [event] = found.events
+    assert event.action == "permissions_changed"
+    assert event.operation == "inventory.permissions_changed"
+    assert event.resource.id == "arn:aws:s3:::quiet-bucket"
+    assert "acl" in event.details["changed"]
+    assert event.details["public"] is True and event.details["unexplained"] is True
+    assert event.details["before"]["acl_public"] is False and event.details["after"]["acl_public"] is True
+    assert inventory.events() == [event]
+
+    alerts = Engine(load_rules([RULES])).alerts(inventory.events())
+    assert sorted(alert.rule for alert in alerts) == ["aws-s3-bucket-public-acl", "monitor-reconciliation"]
+    assert inventory.run().events == []
