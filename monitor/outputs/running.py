@@ -46,6 +46,8 @@ class Forwarders:
     def running(self, daemon_stop: threading.Event, once: bool) -> Iterator[None]:
         """In the daemon a thread per output; at the end (``--once``, or inputs that all ended by themselves)
         one more pass to the end of the log. A stop by signal leaves what was not sent to the next start."""
+        for forwarder in self.forwarders:
+            forwarder.position()  # a new output (start: end) begins here, before the inputs record anything
         stop = threading.Event()
         threads = [] if once else [threading.Thread(target=f.serve, args=(stop,), name=f"output:{f.name}",
                                                     daemon=True) for f in self.forwarders]
