@@ -239,6 +239,9 @@ def _register_groups() -> None:
     from monitor.cli.ui import ui
 
     main.add_command(ui)
+    from monitor.cli.backfill import backfill
+
+    main.add_command(backfill)
     from monitor.cli.outputs import outputs
 
     main.add_command(outputs)
