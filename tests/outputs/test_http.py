@@ -4,6 +4,7 @@ a batch was taken."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +157,30 @@ def _until(condition: object, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def test_two_daemons_of_a_fleet_forward_each_event_once(store: SqliteStore, receiver: HttpReceiver,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Two forwarders of one output on one store (as two daemons would run them): one holds the lease and sends."""
+    caplog.set_level(logging.INFO, logger="monitor.outputs.forwarder")
+    forwarders = [Forwarder(settings(receiver.url("http"), batch_size=3), store, worker=f"host-{n}:{n}:abcd")
+                  for n in (1, 2)]
+    stop = threading.Event()
+    threads = [threading.Thread(target=f.serve, args=(stop,), daemon=True) for f in forwarders]
+    for thread in threads:
+        thread.start()
+    try:
+        events = []
+        for start in range(1, 30, 4):
+            events += record(store, range(start, start + 4))
+            for forwarder in forwarders:
+                forwarder.wake.set()
+        assert _until(lambda: len(received_events(receiver)) >= len(events))
+    finally:
+        stop.set()
+        for forwarder in forwarders:
+            forwarder.wake.set()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert received_events(receiver) == events  # each once, in log order
+    assert caplog.text.count("forwards output hook (took the 'output:hook' lease)") == 1
