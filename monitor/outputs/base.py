@@ -15,12 +15,9 @@ import orjson
 from pydantic import AfterValidator, Field
 
 from monitor.engine.patterns import PatternError, compile_pattern
-from monitor.yamlfiles.errors import did_you_mean
 from monitor.yamlfiles.models import Closed
 
 CloudEvent = dict[str, Any]
-EVENT_FIELDS = ("id", "time", "provider", "account", "region", "service", "resource", "action", "operation",
-                "actor", "outcome", "details", "raw")
 RAW_OMITTED = "rawomitted"  # a CloudEvents extension attribute: true when data.raw was left out to fit a limit
 
 
@@ -58,9 +55,12 @@ def check_pattern(pattern: dict[str, Any] | None) -> dict[str, Any] | None:
         compile_pattern(pattern)
     except PatternError as exc:
         raise ValueError(str(exc)) from None
-    for key in pattern:
-        if not key.startswith("$") and key not in EVENT_FIELDS:
-            raise ValueError(f"unknown event field {key!r}{did_you_mean(key, EVENT_FIELDS)}")
+    from monitor.engine.fields import PatternChecker
+    from monitor.engine.references import References
+
+    errors = [issue.message for issue in PatternChecker(References({}, {})).check(pattern, ()) if not issue.warning]
+    if errors:
+        raise ValueError("; ".join(errors))
     return pattern
 
 

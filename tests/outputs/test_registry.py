@@ -56,8 +56,10 @@ def test_builds_from_minimal_settings(model: type[BaseModel], monkeypatch: pytes
     ({"start": "middle"}, "Input should be 'end' or 'beginning'"),
     ({"batch_size": 0}, "greater than or equal to 1"),
     ({"match": {"resource": {"kind": "bucket"}}}, "pattern values must be in an array, e.g. ['bucket']"),
-    ({"match": {"resorce": {"kind": ["bucket"]}}}, "unknown event field 'resorce' (did you mean 'resource'?)"),
-], ids=["unknown key", "name", "start", "batch_size", "pattern", "field"])
+    ({"match": {"resorce": {"kind": ["bucket"]}}}, "unknown field 'resorce' (did you mean 'resource'?)"),
+    ({"match": {"resource": {"knd": ["bucket"]}}}, "unknown field 'resource.knd' (did you mean 'resource.kind'?)"),
+    ({"match": {"action": ["delete"]}}, "unknown action 'delete' (did you mean 'deleted'?)"),
+], ids=["unknown key", "name", "start", "batch_size", "pattern", "field", "nested field", "value"])
 def test_refuses_bad_settings(model: type[BaseModel], change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=_escaped(message)):
         ADAPTER.validate_python({"name": "out", "type": type_of(model), **MINIMAL[type_of(model)], **change})
