@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,18 @@ def client(service: str, region: str | None, endpoint_url: str | None) -> Any:
     return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
 
 
+# What SQS and SNS take in a message (XML 1.0's characters): anything else is escaped, else the entry is refused.
+_REFUSED_CHARACTERS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def body_of(envelope: CloudEvent, limit: int) -> bytes | None:
+    """The envelope as JSON within ``limit`` bytes, with JSON escapes for characters SQS and SNS refuse."""
+    body = encoded(envelope, limit)
+    if body is not None and _REFUSED_CHARACTERS.search(body.decode()):
+        return encoded(envelope, limit, ascii_only=True)
+    return body
+
+
 def send_in_batches(batch: Sequence[CloudEvent], call: Call, *, overhead: Callable[[Entry], int] = lambda e: 0,
                     limit: int = MAX_BYTES) -> None:
     """Send ``batch`` in calls of at most 10 entries and ``limit`` bytes (an envelope too big alone is sent
@@ -43,7 +56,7 @@ def send_in_batches(batch: Sequence[CloudEvent], call: Call, *, overhead: Callab
     entries: list[Entry] = []
     refused: set[str] = set()
     for index, envelope in enumerate(batch):
-        body = encoded(envelope, limit - overhead(Entry(str(index), envelope["id"], b"", envelope)))
+        body = body_of(envelope, limit - overhead(Entry(str(index), envelope["id"], b"", envelope)))
         if body is None:
             refused.add(envelope["id"])
         else:

@@ -75,18 +75,26 @@ class OutputBase(Closed):
     batch_size: int = Field(default=100, ge=1, le=1000, description="events sent before the position is saved")
 
 
-def encoded(envelope: CloudEvent, limit: int) -> bytes | None:
+def encoded(envelope: CloudEvent, limit: int, *, ascii_only: bool = False) -> bytes | None:
     """The envelope as JSON within ``limit`` bytes: whole, else without ``data.raw`` (and ``rawomitted: true``);
-    None when even that is too big."""
-    body = orjson.dumps(envelope)
+    None when even that is too big. ``ascii_only`` escapes every character past ASCII (``\\uXXXX``)."""
+    body = _dumps(envelope, ascii_only)
     if len(body) <= limit:
         return body
     data = envelope.get("data")
     if not isinstance(data, dict) or "raw" not in data:
         return None
     smaller = {**envelope, RAW_OMITTED: True, "data": {k: v for k, v in data.items() if k != "raw"}}
-    body = orjson.dumps(smaller)
+    body = _dumps(smaller, ascii_only)
     return body if len(body) <= limit else None
+
+
+def _dumps(envelope: CloudEvent, ascii_only: bool) -> bytes:
+    if not ascii_only:
+        return orjson.dumps(envelope)
+    import json
+
+    return json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def chunks(sized: Sequence[tuple[str, int]], count: int, total: int) -> Iterator[list[int]]:

@@ -163,3 +163,14 @@ def test_a_bus_that_does_not_exist_is_retryable(aws: Aws) -> None:
     with pytest.raises(RetryableFailure, match="ResourceNotFoundException") as failed:
         output.send([event(1).to_cloudevent(), event(2).to_cloudevent()])
     assert failed.value.accepted == frozenset()
+
+
+def test_sqs_takes_an_event_with_characters_sqs_refuses_escaped(aws: Aws) -> None:
+    """SQS refuses U+FFFE, U+FFFF and most control characters in a body; JSON escapes carry them."""
+    url, _ = aws.create_queue("odd")
+    output = build_output(SqsOutput(name="q", queue_url=url, endpoint_url=aws.endpoint, region=aws.region))
+    odd = event(1, raw={"name": "a\uffffb\ufffe", "bell": "\x07"})
+    output.send([odd.to_cloudevent()])
+    [message] = drain(aws, url)
+    assert "\uffff" not in message["Body"] and "\\uffff" in message["Body"]  # escaped in the JSON
+    assert check_cloudevent(json.loads(message["Body"])) == odd
