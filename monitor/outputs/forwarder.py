@@ -183,11 +183,11 @@ class Forwarder:
         delay, last = BASE_DELAY, ""
         try:
             while not stop.is_set():
-                if not self.hold():
-                    stop.wait(LEASE_SECONDS / 3)
-                    continue
-                self.wake.clear()
                 try:
+                    if not self.hold():
+                        stop.wait(LEASE_SECONDS / 3)
+                        continue
+                    self.wake.clear()
                     self.forward(stop)
                 except LeaseLost as exc:
                     log.warning("%s; another daemon forwards it now", exc, extra={"output": self.name})

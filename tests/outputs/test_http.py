@@ -184,3 +184,20 @@ def test_two_daemons_of_a_fleet_forward_each_event_once(store: SqliteStore, rece
             thread.join(timeout=10)
     assert received_events(receiver) == events  # each once, in log order
     assert caplog.text.count("forwards output hook (took the 'output:hook' lease)") == 1
+
+
+def test_a_store_that_fails_does_not_end_the_loop(tmp_path: Path, receiver: HttpReceiver,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    broken = SqliteStore(str(tmp_path / "broken.db"))
+    forwarder = Forwarder(settings(receiver.url("http")), broken)
+    broken.close()  # every read and write now raises
+    stop = threading.Event()
+    thread = threading.Thread(target=forwarder.serve, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert _until(lambda: "output hook failed: ProgrammingError" in caplog.text)
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
