@@ -242,6 +242,9 @@ def _register_groups() -> None:
     from monitor.cli.backfill import backfill
 
     main.add_command(backfill)
+    from monitor.cli.inventory import inventory
+
+    main.add_command(inventory)
     from monitor.cli.outputs import outputs
 
     main.add_command(outputs)

@@ -14,13 +14,15 @@ from monitor.inputs.files import FileInput
 from monitor.inputs.http import HttpInput
 from monitor.inputs.pubsub import PubSubInput
 from monitor.inputs.sqs import SqsInput
+from monitor.inventory.settings import InventoryInput
 from monitor.store.base import Store
 
 if TYPE_CHECKING:
     from monitor.config import Config
 
 InputSettings = Annotated[
-    FileInput | SqsInput | DynamoDbStreamInput | PubSubInput | HttpInput, Field(discriminator="type")
+    FileInput | SqsInput | DynamoDbStreamInput | PubSubInput | HttpInput | InventoryInput,
+    Field(discriminator="type"),
 ]
 
 
@@ -59,8 +61,15 @@ def _http(settings: Any, config: Config, store: Store) -> Input:
     return HttpSource(settings, store)
 
 
+def _inventory(settings: Any, config: Config, store: Store) -> Input:
+    from monitor.inventory.source import InventorySource
+
+    return InventorySource(settings, store)
+
+
 BUILDERS: dict[type[BaseModel], Callable[[Any, Config, Store], Input]] = {
     FileInput: _file, SqsInput: _sqs, DynamoDbStreamInput: _dynamodb_stream, PubSubInput: _pubsub, HttpInput: _http,
+    InventoryInput: _inventory,
 }
 
 

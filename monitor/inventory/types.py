@@ -9,6 +9,7 @@ from typing import Any
 from monitor.events import Resource
 from monitor.inventory.diff import Snapshot
 
+PAGE_SIZE: int | None = None  # items per page of a listing; None: the service's own (tests make it small)
 Clients = Callable[[str], Any]
 """A service name to a boto3 client for the account and region being listed."""
 
@@ -56,5 +57,7 @@ def optional(call: Callable[..., Any], missing: frozenset[str], **kwargs: Any) -
 
 def pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
     """Every item under ``key`` of every page of a paginated call."""
+    if PAGE_SIZE is not None:
+        kwargs["PaginationConfig"] = {"PageSize": PAGE_SIZE}
     for page in client.get_paginator(operation).paginate(**kwargs):
         yield from page.get(key, [])

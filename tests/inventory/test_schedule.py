@@ -1,0 +1,39 @@
+"""The input in the daemon: APScheduler lists each type on its own schedule until the input is stopped."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from monitor.intake.batches import Intake
+from monitor.inventory.settings import InventoryInput
+from monitor.inventory.source import InventorySource
+from monitor.store.base import Store
+from tests.integration.conftest import Aws
+
+
+def test_each_type_is_listed_on_its_schedule_until_stopped(aws: Aws, store: Store) -> None:
+    settings = InventoryInput(endpoint_url=aws.endpoint, regions=[aws.region],
+                              resources={"aws.s3": {"every": "1s"}, "aws.dynamodb": {"every": "1h"}})
+    source = InventorySource(settings, store)
+    assert source.name == "inventory:aws.s3,aws.dynamodb"
+    aws.client("s3").create_bucket(Bucket="watched")
+    stop = threading.Event()
+    runner = threading.Thread(target=source.run, args=(Intake(store), stop, False))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 20
+        scopes = [("inventory:aws.s3", f"{aws.account}/global"), ("inventory:aws.dynamodb", f"{aws.account}/us-east-1")]
+        while any(store.load_document(*scope) is None for scope in scopes):  # each type's first pass, at start
+            assert time.monotonic() < deadline, "no first pass"
+            time.sleep(0.1)
+        aws.client("s3").put_bucket_versioning(Bucket="watched", VersioningConfiguration={"Status": "Enabled"})
+        while not list(store.read_events()):  # a later pass finds it
+            assert time.monotonic() < deadline, "the change was not found"
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        runner.join(timeout=20)
+    assert not runner.is_alive()
+    [stored] = store.read_events()
+    assert (stored.event.resource.name, stored.event.details["changed"]) == ("watched", ["versioning"])
