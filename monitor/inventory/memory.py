@@ -31,19 +31,19 @@ def _rule(type_name: str) -> str:
     return RULE_PREFIX + type_name
 
 
-def load(store: DetectorStateStore, type_name: str, account: str, scope: str) -> Scope | None:
-    """The scope as last listed, or None when it never was."""
-    meta = store.load_document(_rule(type_name), f"{account}/{scope}")
-    if meta is None:
-        return None
-    head = orjson.loads(meta[0])
-    prefix = f"{account}/{scope}/"
-    resources: dict[str, Found] = {}
+def load_all(store: DetectorStateStore, type_name: str) -> dict[str, Scope]:
+    """Every scope of a type as last listed, by ``ACCOUNT/SCOPE``: the state is read once a pass."""
+    heads: dict[str, dict[str, Any]] = {}
+    resources: dict[str, dict[str, Found]] = {}
     for key, body, _ in store.load_state(_rule(type_name)):
-        if key.startswith(prefix):
+        account, scope, resource_id = [*key.split("/", 2), ""][:3]
+        if resource_id:
             found = _decode(body)
-            resources[found.resource.id] = found
-    return Scope(parse_time(head["at"]), int(head["offset"]), resources)
+            resources.setdefault(f"{account}/{scope}", {})[found.resource.id] = found
+        else:
+            heads[key] = orjson.loads(body)
+    return {key: Scope(parse_time(head["at"]), int(head["offset"]), resources.get(key, {}))
+            for key, head in heads.items()}
 
 
 def save(store: DetectorStateStore, type_name: str, account: str, scope: str, *, at: datetime, offset: int,

@@ -58,13 +58,15 @@ def run_pass(kind: ResourceType, settings: InventoryInput, sessions: Sessions, s
     except Exception as exc:
         result.failures.append(f"accounts: {describe(exc)}")
         accounts = []
+    known = memory.load_all(store, kind.name) if accounts else {}
     for account in accounts:
         for region in settings.regions if kind.per_region else settings.regions[:1]:
             if stop is not None and stop.is_set():
                 return result
             scope = region if kind.per_region else "global"
             try:
-                _scope(_Where(kind, settings, sessions, store, account, region, scope), sink, clock(), result)
+                where = _Where(kind, settings, sessions, store, account, region, scope)
+                _scope(where, known.get(f"{account}/{scope}"), sink, clock(), result)
             except Exception as exc:
                 reason = f"{account}/{scope}: {describe(exc)}"
                 log.warning("inventory %s failed in %s", kind.name, reason,
@@ -86,7 +88,7 @@ class _Where:
     scope: str
 
 
-def _scope(where: _Where, sink: Sink, now: datetime, result: Pass) -> None:
+def _scope(where: _Where, previous: memory.Scope | None, sink: Sink, now: datetime, result: Pass) -> None:
     kind, settings, sessions, store = where.kind, where.settings, where.sessions, where.store
     account, region, scope = where.account, where.region, where.scope
     offset = store.last_offset()
@@ -94,7 +96,6 @@ def _scope(where: _Where, sink: Sink, now: datetime, result: Pass) -> None:
                                                     account, region)}
     result.seen += len(found)
     result.scopes += 1
-    previous = memory.load(store, kind.name, account, scope)
     if previous is None:
         memory.save(store, kind.name, account, scope, at=now, offset=offset, puts=list(found.values()), deletes=[])
         result.baselines += 1

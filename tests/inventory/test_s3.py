@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from monitor.engine.evaluate import Engine
 from monitor.engine.loader import load_rules
+from monitor.inputs.base import Message
+from monitor.inventory.aws_s3 import S3
+from monitor.inventory.runner import run_pass
 from tests.integration.conftest import Aws
 from tests.inventory.conftest import RULES, Inventory
 
@@ -29,3 +34,26 @@ def test_a_bucket_made_public_by_api_raises_the_public_acl_rule_and_reconciliati
     alerts = Engine(load_rules([RULES])).alerts(inventory.events())
     assert sorted(alert.rule for alert in alerts) == ["aws-s3-bucket-public-acl", "monitor-reconciliation"]
     assert inventory.run().events == []
+
+
+def test_a_pass_cut_short_after_recording_records_nothing_twice(aws: Aws, inventory: Inventory) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="kept")
+    s3.create_bucket(Bucket="dropped")
+    inventory.run()
+    s3.put_bucket_versioning(Bucket="kept", VersioningConfiguration={"Status": "Enabled"})
+    s3.delete_bucket(Bucket="dropped")
+
+    def record_then_die(messages: Sequence[Message]) -> None:
+        inventory.intake(messages)
+        raise ConnectionError("killed before the listing was remembered")
+
+    cut = run_pass(S3, inventory.settings, inventory.sessions, inventory.store, record_then_die)
+    assert len(cut.failures) == 1 and "ConnectionError" in cut.failures[0]
+    assert len(inventory.events()) == 2
+    again = inventory.run()
+    assert sorted(e.id for e in again.events) == sorted(e.id for e in inventory.events())
+    assert inventory.intake.duplicates == 2 and len(inventory.events()) == 2
+    assert inventory.run().events == []
+    assert sorted((e.resource.name, e.action) for e in inventory.events()) == [
+        ("dropped", "deleted"), ("kept", "modified")]
