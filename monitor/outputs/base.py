@@ -30,7 +30,12 @@ class OutputFailure(Exception):
 
 
 class RetryableFailure(OutputFailure):
-    """The consumer did not take (all of) the batch now; it may later."""
+    """The consumer did not take (all of) the batch now; it may later (``retry_after`` seconds, if it said)."""
+
+    def __init__(self, reason: str, *, accepted: Iterable[str] = (), refused: Iterable[str] = (),
+                 retry_after: float | None = None) -> None:
+        super().__init__(reason, accepted=accepted, refused=refused)
+        self.retry_after = retry_after
 
 
 class PermanentFailure(OutputFailure):

@@ -195,12 +195,12 @@ class Forwarder:
                     continue
                 except Exception as exc:  # the consumer, or the store, failing: try again later
                     reason = exc.reason if isinstance(exc, OutputFailure) else short(exc)
-                    log.warning("output %s failed: %s; retrying in %gs", self.name, reason, delay,
-                                extra={"output": self.name, "reason": reason, "retry_in": delay})
+                    log.warning("output %s failed: %s; retrying in %gs", self.name, reason, _wait(exc, delay),
+                                extra={"output": self.name, "reason": reason, "retry_in": _wait(exc, delay)})
                     if type(exc).__name__ != last and not isinstance(exc, OutputFailure):
                         log.debug("output %s failed with this traceback", self.name, exc_info=exc)
                     last = type(exc).__name__
-                    stop.wait(delay)
+                    stop.wait(_wait(exc, delay))
                     delay = min(delay * 2, MAX_DELAY)
                     continue
                 delay, last = BASE_DELAY, ""
@@ -223,10 +223,11 @@ class Forwarder:
                 return None
             except (OutputFailure, LeaseLost) as exc:
                 reason = exc.reason if isinstance(exc, OutputFailure) else str(exc)
+                wait = _wait(exc, delay)
             if attempt < attempts:
-                log.warning("output %s failed: %s; retrying in %gs", self.name, reason, delay,
-                            extra={"output": self.name, "reason": reason, "retry_in": delay})
-                threading.Event().wait(delay)
+                log.warning("output %s failed: %s; retrying in %gs", self.name, reason, wait,
+                            extra={"output": self.name, "reason": reason, "retry_in": wait})
+                threading.Event().wait(wait)
                 delay = min(delay * 2, MAX_DELAY)
         return f"output {self.name} failed: {reason}; it goes on from offset {self.position()} next time"
 
@@ -239,3 +240,9 @@ class Forwarder:
             self.release()
         except Exception:
             log.warning("output %s could not release its lease; it runs out in %gs", self.name, LEASE_SECONDS)
+
+
+def _wait(failure: BaseException, delay: float) -> float:
+    """The back-off, or longer if the consumer asked (``Retry-After``), at most MAX_DELAY."""
+    asked = getattr(failure, "retry_after", None)
+    return max(delay, min(asked, MAX_DELAY)) if isinstance(asked, int | float) else delay

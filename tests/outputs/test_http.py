@@ -201,3 +201,38 @@ def test_a_store_that_fails_does_not_end_the_loop(tmp_path: Path, receiver: Http
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_retry_after_is_honoured_when_longer_than_the_back_off(store: SqliteStore) -> None:
+    receiver = HttpReceiver(retry_after=3)
+    try:
+        forwarder = Forwarder(settings(receiver.url("http")), store)
+        events = record(store, range(1, 3))
+        receiver.script(429)
+        stop = threading.Event()
+        thread = threading.Thread(target=forwarder.serve, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            assert receiver.wait_for(1, timeout=15)
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+        refused, taken = receiver.requests
+        assert refused.answer == 429 and taken.at - refused.at >= 2.9  # not the 1 s back-off
+        assert received_events(receiver) == events
+    finally:
+        receiver.close()
+
+
+def test_a_redirect_is_not_followed_and_the_query_string_is_never_logged(store: SqliteStore,
+                                                                         receiver: HttpReceiver) -> None:
+    record(store, range(1, 2))
+    receiver.script(302)
+    forwarder = Forwarder(settings(receiver.url("http") + "?token=s3cret"), store)
+    failed = forwarder.run_once(attempts=1)
+    assert failed is not None and "HTTP 302" in failed
+    assert [r.answer for r in receiver.requests] == [302]  # the redirect was not followed (with a GET)
+    forwarder.close()  # gives the lease up
+    down = Forwarder(settings(f"http://127.0.0.1:{free_port()}/hook?token=s3cret"), store)
+    failed = down.run_once(attempts=1)
+    assert failed is not None and "ConnectionError" in failed and "s3cret" not in failed
