@@ -14,7 +14,7 @@ HELP = """Read the CloudTrail log files under s3://BUCKET/PREFIX into the event 
 
 Lists the objects under the prefix (digest and Insights files are left out), keeps those whose date in the
 key (and LastModified) falls in --since/--until, fetches each and records its records. Event ids are the
-records' eventID: a second run records nothing new.
+records' eventID: a second run records nothing new (a file it cannot read is a dead letter again).
 
 Like `monitor replay`, this sends nothing and evaluates no rule: run `monitor replay --since ...` over the
 same range to see what the rules make of the history. A daemon on the same state reads the log from its

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 from monitor.inputs.base import Input, Sink
 from monitor.store.base import Store
 from monitor.trails.fetch import TrailFiles
+
+log = logging.getLogger(__name__)
 
 
 class TrailFilesInput:
@@ -19,7 +22,14 @@ class TrailFilesInput:
         self.name = source.name
 
     def run(self, sink: Sink, stop: threading.Event, once: bool) -> None:
-        self.source.run(TrailFiles(sink, self.s3, self.store), stop, once)
+        trail = TrailFiles(sink, self.s3, self.store)
+        try:
+            self.source.run(trail, stop, once)
+        finally:
+            counts = trail.reader.counts
+            log.info("%s: %d trail log files read (%d records), %d digest or Insights files skipped, %d dead letters "
+                     "of files or records past a limit", self.name, counts.files, counts.records, counts.skipped,
+                     counts.dead, extra={"input": self.name})
 
 
 def s3_client(region: str | None, endpoint_url: str | None) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -90,6 +91,8 @@ inputs:
     first = monitor_once(config, aws)
     assert first.returncode == 0, first.stderr
     assert "recorded 4 new events (0 duplicates), 0 dead letters" in first.stderr
+    assert (f"aws.sqs:{queue_url}: 1 trail log files read (4 records), 0 digest or Insights files skipped, "
+            "0 dead letters of files or records past a limit") in first.stderr
     assert aws.messages_left(queue_url) == 0
 
     sqs.send_message(QueueUrl=queue_url, MessageBody=notification["Body"])  # delivered again
@@ -99,6 +102,7 @@ inputs:
     s3.put_object(Bucket=BUCKET, Key=trail_key(TODAY, "CloudTrail-Digest"), Body=log_file([]))
     digest = monitor_once(config, aws)
     assert "recorded 0 new events (0 duplicates), 0 dead letters" in digest.stderr, digest.stderr
+    assert "0 trail log files read (0 records), 1 digest or Insights files skipped" in digest.stderr
     assert aws.messages_left(queue_url) == 0
     store = SqliteStore(str(tmp_path / "monitor.db"))
     assert ids(store) == SAMPLE_IDS
@@ -113,13 +117,17 @@ def test_through_sns_the_same(aws: Aws, store: SqliteStore) -> None:
     assert (intake.recorded, intake.dead, ids(store)) == (4, 0, SAMPLE_IDS)
 
 
-def test_a_corrupt_file_is_one_dead_letter_with_the_reason(aws: Aws, store: SqliteStore) -> None:
+def test_a_corrupt_file_is_one_dead_letter_with_the_reason(aws: Aws, store: SqliteStore,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
     s3, queue_url = trail_bucket(aws)
     key = trail_key(TODAY)
     s3.put_object(Bucket=BUCKET, Key=key, Body=b'{"Records": []}')  # not gzipped
-    daemon.run(Config(inputs=[trail_input(aws, queue_url)]), once=True, store=store)
+    with caplog.at_level(logging.INFO, "monitor.trails"):
+        daemon.run(Config(inputs=[trail_input(aws, queue_url)]), once=True, store=store)
     [letter] = store.dead_letters()
     assert letter.reason == "not gzip: BadGzipFile: Not a gzipped file (b'{\"')"
+    assert caplog.messages[-1].endswith("0 trail log files read (0 records), 0 digest or Insights files skipped, "
+                                        "1 dead letters of files or records past a limit")
     assert letter.source.startswith(f"aws.sqs:{queue_url}#") and letter.source.endswith(f" s3://{BUCKET}/{key}")
     notified = json.loads(letter.payload)["Records"][0]["s3"]["object"]["key"]  # the notification, to resend
     assert unquote_plus(notified) == key
