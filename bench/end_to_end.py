@@ -39,7 +39,7 @@ from bench.common import best_seconds
 from bench.workloads import mutated_payloads, write_rule_set
 from monitor.adapters import normalize
 from monitor.alerting import Alerting
-from monitor.config import Config
+from monitor.config import Config, checked_model
 from monitor.engine.evaluate import Engine
 from monitor.inputs.base import Message
 from monitor.intake.batches import Intake
@@ -56,7 +56,7 @@ TABLE_GROUPS = {  # the breakdown's rows: tables (and their indexes) of each par
 
 def bench_config(folder: Path, rules: int) -> Config:
     """The README's routing, with ``rules`` rules and destinations nothing listens on."""
-    return Config.model_validate({
+    return checked_model().model_validate({
         "state": f"sqlite:///{folder / 'state' / 'monitor.db'}",
         "rules": write_rule_set(folder, rules),
         "destinations": {"security-chat": {"urls": [CLOSED_PORT]}, "oncall-email": {"urls": [CLOSED_PORT]}},

@@ -44,7 +44,7 @@ from moto.server import ThreadedMotoServer
 from bench.workloads import mutate, sample_payloads, write_rule_set
 from monitor import daemon
 from monitor.adapters import normalize
-from monitor.config import Config
+from monitor.config import Config, checked_model
 from monitor.engine.evaluate import Engine
 from monitor.engine.loader import load_rules
 from monitor.events import Event
@@ -113,7 +113,7 @@ def payloads(samples: list[Any], count: int, rate: float) -> list[tuple[str, byt
 
 
 def config(folder: Path, rule_paths: list[str], receiver: HttpReceiver, inputs: list[dict[str, Any]]) -> Config:
-    return Config.model_validate({
+    return checked_model().model_validate({
         "state": f"sqlite:///{folder / 'monitor.db'}", "rules": rule_paths, "inputs": inputs,
         "destinations": {"chat": {"urls": [receiver.url()]}},
         "routes": {"destination": "chat", "group_by": ["rule", "resource.id"], "group_wait": "0s"},

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, cast
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, create_model
 
 from monitor.config_secrets import substitute_secrets
-from monitor.inputs import InputSettings
 from monitor.notify.destinations import Destination
 from monitor.notify.settings import DeliverySettings, InhibitRule, Route
 from monitor.observe.settings import MetricsSettings
-from monitor.outputs import Outputs
 from monitor.ui.settings import UiSettings
 from monitor.yamlfiles.errors import errors_from_validation
 from monitor.yamlfiles.models import Closed
@@ -25,12 +24,23 @@ DEFAULT_STATE = "sqlite:///.monitor/monitor.db"
 _ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+def _settings_model(value: Any) -> Any:
+    if not isinstance(value, BaseModel):
+        raise ValueError("an input's or output's settings are checked by monitor.config.checked_model() "
+                         "(read_config uses it), not by Config alone")
+    return value
+
+
+Settings = Annotated[Any, AfterValidator(_settings_model)]  # an input's or output's settings model, as built
+
+
 class Config(Closed):
     state: str = DEFAULT_STATE
     rules: list[str] = []
     templates: str | None = None
-    inputs: list[InputSettings] = []
-    outputs: Outputs = []  # forwarders of the event log to other consumers (monitor.outputs)
+    # Checked against the inputs and outputs there are by ``checked_model`` (which imports them): see below
+    inputs: list[Settings] = []  # where payloads come from (monitor.inputs)
+    outputs: list[Settings] = []  # forwarders of the event log to other consumers (monitor.outputs)
     destinations: dict[str, Destination] = {}
     routes: Route | None = None
     inhibit_rules: list[InhibitRule] = []
@@ -53,6 +63,19 @@ class Config(Closed):
         if scheme == "sqlite" and rest and not rest.startswith("/"):
             return f"sqlite:///{self.resolve(rest)}"
         return self.state
+
+
+@functools.cache
+def checked_model() -> type[Config]:
+    """Config with ``inputs`` and ``outputs`` checked against the inputs and outputs there are.
+
+    Their settings models (every input and output module) are imported here, not with this module: a function,
+    whose trigger is its input, reads the same file without them (``read_config(..., plugins=False)``)."""
+    from monitor.inputs import InputSettings
+    from monitor.outputs import Outputs
+
+    return cast(type[Config], create_model("Config", __base__=Config, inputs=(list[InputSettings], []),
+                                           outputs=(Outputs, [])))
 
 
 class ConfigError(YamlErrors):
@@ -93,15 +116,18 @@ def substitute_env(doc: YamlDocument, environ: dict[str, str] | os._Environ[str]
     return errors
 
 
-def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None, *,
+                plugins: bool = True) -> Config:
     """Read the config file; without one (and no explicit path), the embedded defaults."""
-    return read_config(path, environ)[0]
+    return read_config(path, environ, plugins=plugins)[0]
 
 
 def read_config(
-    path: str | Path | None = None, environ: dict[str, str] | None = None
+    path: str | Path | None = None, environ: dict[str, str] | None = None, *, plugins: bool = True
 ) -> tuple[Config, YamlDocument | None]:
-    """The config and the document it was read from (None for the embedded defaults), for located checks."""
+    """The config and the document it was read from (None for the embedded defaults), for located checks.
+
+    With ``plugins=False``, ``inputs`` and ``outputs`` are left out, unchecked (a function's config)."""
     if path is None:
         if not Path(DEFAULT_CONFIG).exists():
             return Config(), None
@@ -120,10 +146,13 @@ def read_config(
         errors.append(SourceError(doc.locate(()), "the config must be a mapping of keys to values"))
         raise ConfigError(errors, doc)
     try:
-        config = Config.model_validate({**data, "base_dir": str(Path(path).parent)})
+        model = checked_model() if plugins else Config
+        if not plugins:  # a function's: its trigger is its input, and it runs no outputs
+            data = {key: value for key, value in data.items() if key not in ("inputs", "outputs")}
+        config = model.model_validate({**data, "base_dir": str(Path(path).parent)})
     except ValidationError as exc:
         unset = {error.location for error in errors}  # an unset variable's value is "": say so only once
-        found = [e for e in errors_from_validation(exc, doc, Config) if e.location not in unset]
+        found = [e for e in errors_from_validation(exc, doc, model) if e.location not in unset]
         raise ConfigError(sorted(errors + found, key=lambda e: (e.location.line, e.location.col)), doc) from None
     if errors:
         raise ConfigError(errors, doc)

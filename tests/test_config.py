@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from itertools import pairwise
 from pathlib import Path
 
@@ -207,3 +209,23 @@ def test_substituted_secrets_stay_out_of_errors(tmp_path: Path) -> None:
     assert len(caught.value.errors) == 5
     assert "s3cr3t-t0ken" not in str(caught.value)
     assert f"{path}:4:5: inputs[2]: unknown type '${{env:TOKEN}}'; known: file," in str(caught.value)
+
+
+def test_a_functions_config_leaves_the_inputs_and_outputs_out_and_never_imports_them(tmp_path: Path) -> None:
+    path = write(tmp_path, "state: sqlite:///x.db\ninputs: [{type: aws.sqs, queue_url: q}, {type: nonsense}]\n"
+                           "outputs: [{name: a, type: http, url: 'http://127.0.0.1:1/'}]\n")
+    code = ("import sys\n"
+            "from monitor.config import load_config\n"
+            f"config = load_config({str(path)!r}, plugins=False)\n"
+            "loaded = [m for m in sys.modules if m.startswith(('monitor.inputs.', 'monitor.outputs'))]\n"
+            "print(config.inputs, config.outputs, loaded)\n")
+    said = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert said == "[] [] []"
+    with pytest.raises(ConfigError, match="nonsense"):  # the daemon's reading checks them
+        load_config(path)
+
+
+def test_config_alone_refuses_input_settings_it_cannot_check() -> None:
+    with pytest.raises(ValueError, match=r"checked by monitor.config.checked_model\(\)"):
+        Config.model_validate({"inputs": [{"type": "file", "path": "x"}]})
+    assert Config(inputs=[FileInput(path="x")]).inputs == [FileInput(path="x")]

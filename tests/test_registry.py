@@ -56,3 +56,12 @@ def test_loading_a_rule_imports_only_the_detectors_it_uses() -> None:
             "print(*sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('monitor.engine.detectors.')))\n")
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert found == ["base", "common", "windows"]
+
+
+def test_each_input_type_names_its_settings_model_and_has_a_builder() -> None:
+    from monitor.inputs import BUILDERS, SETTINGS, settings_model
+
+    assert set(BUILDERS) == set(SETTINGS)
+    for input_type in SETTINGS:
+        model = settings_model(input_type)
+        assert model.model_fields["type"].default == input_type

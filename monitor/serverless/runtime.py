@@ -65,7 +65,7 @@ class Runtime:
             from monitor.serverless.gcp_config import fetch_config as fetch_from_gcs
 
             path = fetch_from_gcs(path)
-        return cls(load_config(path))
+        return cls(load_config(path, plugins=False))  # its trigger is its input: the inputs are the daemon's
 
     def handle(self, messages: Sequence[Message]) -> None:
         """Record and evaluate the payloads, then send what is due now. Raises only when the store fails:
