@@ -57,3 +57,36 @@ def test_a_pass_cut_short_after_recording_records_nothing_twice(aws: Aws, invent
     assert inventory.run().events == []
     assert sorted((e.resource.name, e.action) for e in inventory.events()) == [
         ("dropped", "deleted"), ("kept", "modified")]
+
+
+def test_lost_protections_found_raise_their_rules(aws: Aws, inventory: Inventory) -> None:
+    s3 = aws.client("s3")
+    for bucket in ("audit-logs", "records", "doomed"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_encryption(Bucket="records", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
+    s3.put_bucket_acl(Bucket="audit-logs", ACL="log-delivery-write")  # the log delivery group may write there
+    s3.put_bucket_logging(Bucket="records", BucketLoggingStatus={
+        "LoggingEnabled": {"TargetBucket": "audit-logs", "TargetPrefix": "records/"}})
+    s3.put_public_access_block(Bucket="records", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    inventory.run()
+
+    s3.delete_bucket_encryption(Bucket="records")
+    s3.put_bucket_logging(Bucket="records", BucketLoggingStatus={})
+    s3.delete_public_access_block(Bucket="records")
+    s3.put_bucket_lifecycle_configuration(Bucket="audit-logs", LifecycleConfiguration={"Rules": [
+        {"ID": "short", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]})
+    s3.delete_bucket(Bucket="doomed")
+    found = {event.resource.name: event for event in inventory.run().events}
+    assert found["records"].details["changed"] == ["encryption", "logging", "public_access_block"]
+    assert found["records"].action == "permissions_changed"
+    assert found["audit-logs"].details["expiration_days"] == 1
+    alerts = sorted((alert.rule, str(alert.resource["name"]))
+                    for alert in Engine(load_rules([RULES])).alerts(inventory.events()))
+    assert alerts == [
+        ("aws-s3-bucket-deleted", "doomed"), ("aws-s3-bucket-encryption-removed", "records"),
+        ("aws-s3-bucket-logging-disabled", "records"), ("aws-s3-log-bucket-short-expiry", "audit-logs"),
+        ("aws-s3-public-access-block-removed", "records"), ("monitor-reconciliation", "audit-logs"),
+        ("monitor-reconciliation", "doomed"), ("monitor-reconciliation", "records"),
+    ]
