@@ -2,8 +2,8 @@
 
 ``TrailFiles(sink, s3, store)`` is a sink: a message that notifies trail log files is replaced by their
 records, one message each (source ``<message source> s3://bucket/key#N``), given to ``sink`` in batches of
-``BATCH_RECORDS`` while the file is read; every other message passes through unchanged. Record ids are the
-records' ``eventID``, so a file delivered twice records nothing new.
+``BATCH_RECORDS`` while the file is read; every other message passes through unchanged, before the files of
+its batch are read. Record ids are the records' ``eventID``, so a file delivered twice records nothing new.
 
 - A digest or Insights file is skipped: its notification records nothing, and is no dead letter.
 - A file that cannot be read (not gzip, not JSON, no ``Records``, missing, access denied) is a dead letter

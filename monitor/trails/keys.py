@@ -24,6 +24,7 @@ TRAIL_KEY = re.compile(
     r"(?P<region>[a-z0-9-]+)/(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})/[^/]+\.json\.gz$"
 )
 LOG_FILES = "CloudTrail"
+MARKER = b"AWSLogs"  # in every trail key, also URL-encoded and inside an SNS envelope
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class Notified:
 
 def notified(body: str | bytes) -> Notified:
     """The trail files a message names; ``any`` is False for a message that is no such notification."""
+    if MARKER not in (body if isinstance(body, bytes) else body.encode("utf-8", "surrogateescape")):
+        return Notified()  # most messages: not decoded twice
     try:
         document = jsondoc.decode(body)
     except jsondoc.JsonRefused:

@@ -4,6 +4,7 @@
 while the file is still being read, so a 50 MB file costs one record's memory, not the file's. A file that is
 not gzip, not JSON or holds no ``Records`` array raises ``FileRefused``, after the records read before the
 damage; a read of the object that failed (the network, S3) raises ``FetchFailed``, which a retry may cure.
+The parser (yajl, in C) holds integers of 64 bits with a sign: a bigger one ends the file there, as damage.
 """
 
 from __future__ import annotations

@@ -126,8 +126,8 @@ def test_a_corrupt_file_is_one_dead_letter_with_the_reason(aws: Aws, store: Sqli
         daemon.run(Config(inputs=[trail_input(aws, queue_url)]), once=True, store=store)
     [letter] = store.dead_letters()
     assert letter.reason == "not gzip: BadGzipFile: Not a gzipped file (b'{\"')"
-    assert caplog.messages[-1].endswith("0 trail log files read (0 records), 0 digest or Insights files skipped, "
-                                        "1 dead letters of files or records past a limit")
+    assert f"aws.sqs:{queue_url}: 0 trail log files read (0 records), 0 digest or Insights files skipped, " \
+           "1 dead letters of files or records past a limit" in caplog.messages
     assert letter.source.startswith(f"aws.sqs:{queue_url}#") and letter.source.endswith(f" s3://{BUCKET}/{key}")
     notified = json.loads(letter.payload)["Records"][0]["s3"]["object"]["key"]  # the notification, to resend
     assert unquote_plus(notified) == key

@@ -50,6 +50,13 @@ def test_the_records_before_the_damage_are_read() -> None:
         next(items)
 
 
+def test_an_integer_past_64_bits_ends_the_file_there() -> None:
+    items = records(io.BytesIO(log_file([{"eventID": "a"}, {"eventID": "b", "n": 2**63}, {"eventID": "c"}])))
+    assert orjson.loads(next(items)) == {"eventID": "a"}
+    with pytest.raises(FileRefused, match="not JSON: IncompleteJSONError: parse error: integer overflow"):
+        next(items)
+
+
 def test_records_past_a_limit_are_refused_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     deep: Any = "bottom"
     for _ in range(150):
