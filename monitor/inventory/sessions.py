@@ -4,6 +4,7 @@ until shortly before the credentials expire. Every client retries throttling wit
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,11 +17,11 @@ SESSION_NAME = "cloud-monitor-inventory"
 def _retries() -> Any:
     from botocore.config import Config
 
-    return Config(retries={"mode": "adaptive", "max_attempts": 10})
+    return Config(retries={"mode": "adaptive", "total_max_attempts": 10})
 
 
 class Sessions:
-    def __init__(self, settings: InventoryInput) -> None:
+    def __init__(self, settings: InventoryInput, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         import boto3  # the SDK only for the inputs configured
 
         self.settings = settings
@@ -29,6 +30,7 @@ class Sessions:
         self._assumed: dict[str, tuple[Any, datetime]] = {}
         self._lock = threading.Lock()
         self._config = _retries()
+        self._clock = clock
 
     def accounts(self) -> list[str]:
         """The configured accounts, or the one the default credentials belong to."""
@@ -45,7 +47,7 @@ class Sessions:
             return self._default
         with self._lock:
             cached = self._assumed.get(account)
-            if cached is None or cached[1] - REFRESH_BEFORE <= datetime.now(UTC):
+            if cached is None or cached[1] - REFRESH_BEFORE <= self._clock():
                 cached = self._assume(account)
                 self._assumed[account] = cached
             return cached[0]

@@ -3,10 +3,13 @@ the role's account)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 
+from monitor.inventory.sessions import Sessions
+from monitor.inventory.settings import InventoryInput
 from monitor.store.base import Store
 from tests.integration.conftest import Aws
 from tests.inventory.conftest import Inventory
@@ -44,3 +47,20 @@ def test_two_accounts_through_assumed_roles(aws: Aws, store: Store) -> None:
     assert inventory.sessions.session(ACCOUNTS[0]) is inventory.sessions.session(ACCOUNTS[0])  # cached
     assert inventory.sessions.session(ACCOUNTS[0]) is not inventory.sessions.session(ACCOUNTS[1])
     assert inventory.run().events == []
+
+
+def test_assumed_credentials_are_kept_until_near_expiry_and_clients_retry_adaptively(aws: Aws) -> None:
+    now = [datetime.now(UTC)]
+    settings = InventoryInput(endpoint_url=aws.endpoint, regions=[aws.region], accounts=[ACCOUNTS[0]], role=ROLE)
+    sessions = Sessions(settings, clock=lambda: now[0])
+    first = sessions.session(ACCOUNTS[0])
+    now[0] += timedelta(minutes=45)  # moto's credentials last an hour, as STS's do by default
+    assert sessions.session(ACCOUNTS[0]) is first
+    now[0] += timedelta(minutes=6)  # within ten minutes of expiry: assumed again
+    renewed = sessions.session(ACCOUNTS[0])
+    assert renewed is not first
+    assert renewed.client("sts", endpoint_url=aws.endpoint, region_name=aws.region).get_caller_identity()[
+        "Account"] == ACCOUNTS[0]
+    client = sessions.client(ACCOUNTS[0], "s3", aws.region)
+    assert client.meta.config.retries["mode"] == "adaptive"
+    assert client.meta.config.retries["total_max_attempts"] == 10

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+
+import pytest
 
 from monitor.engine.evaluate import Engine
 from monitor.engine.loader import load_rules
@@ -14,7 +17,8 @@ from tests.inventory.conftest import RULES, Inventory
 
 
 def test_a_bucket_made_public_by_api_raises_the_public_acl_rule_and_reconciliation(
-        aws: Aws, inventory: Inventory) -> None:
+        aws: Aws, inventory: Inventory, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="monitor.inventory")
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="quiet-bucket")
     first = inventory.run()
@@ -34,6 +38,12 @@ def test_a_bucket_made_public_by_api_raises_the_public_acl_rule_and_reconciliati
     alerts = Engine(load_rules([RULES])).alerts(inventory.events())
     assert sorted(alert.rule for alert in alerts) == ["aws-s3-bucket-public-acl", "monitor-reconciliation"]
     assert inventory.run().events == []
+    assert [r.getMessage() for r in caplog.records if r.name == "monitor.inventory.runner"] == [
+        "inventory aws.s3: 1 resources in 1 scope(s), 0 change(s) (0 unexplained), 1 first listing(s) kept as the "
+        "baseline",
+        "inventory aws.s3: 1 resources in 1 scope(s), 1 change(s) (1 unexplained)",
+        "inventory aws.s3: 1 resources in 1 scope(s), 0 change(s) (0 unexplained)",
+    ]
 
 
 def test_a_pass_cut_short_after_recording_records_nothing_twice(aws: Aws, inventory: Inventory) -> None:
