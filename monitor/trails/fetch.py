@@ -23,6 +23,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from monitor.adapters.base import describe
 from monitor.inputs.base import Message, Sink
 from monitor.intake.payloads import dead_letter
@@ -130,7 +132,7 @@ class TrailFiles:
                 continue
             self.reader.counts.skipped += found.skipped
             if found.rest is not None:
-                passing.append(Message(_json(found.rest), message.source))
+                passing.append(Message(orjson.dumps(found.rest), message.source))
             files.append((message, found.files))
         if passing:
             self.sink(passing)
@@ -152,9 +154,3 @@ def _guarded(items: Iterator[bytes | Refused], where: str) -> Iterator[bytes | R
             log.exception("reading %s failed", where)
             raise FileRefused(f"trail file reader failed: {describe(exc)}") from exc
         yield item
-
-
-def _json(payload: Any) -> bytes:
-    import orjson
-
-    return orjson.dumps(payload)
