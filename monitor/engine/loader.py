@@ -296,7 +296,7 @@ def unknown_template(name: str, known: Collection[str]) -> str:
 
 def _check_template(source: str, path: Path_, doc: YamlDocument, errors: list[SourceError]) -> None:
     """A rule's ``alert.title`` compiles and renders against a sample alert (a typo fails now, not at 3 a.m.)."""
-    from monitor.notify.templates import check_title
+    from monitor.templating.titles import check_title
 
     problem = check_title(source)
     if problem is not None:

@@ -24,7 +24,7 @@ class AlertOverrides:
         self.templates = {rule.id: alert.template for rule, alert in overridden if alert.template}
         self.titles: dict[str, Callable[[Alert], str]] = {}
         if any(alert.title for _, alert in overridden):
-            from monitor.notify.templates import compile_title
+            from monitor.templating.titles import compile_title
 
             self.titles = {rule.id: compile_title(alert.title) for rule, alert in overridden if alert.title}
         self._failed: set[str] = set()

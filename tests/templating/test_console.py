@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.notify.console import console_url
+from monitor.templating.console import console_url
 
 ACCOUNT = "123456789012"
 ROWS = [
