@@ -20,8 +20,8 @@ def event_id(change: Change, previous_at: datetime) -> str:
     return "inventory:" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
 
 
-def change_event(kind: ResourceType, change: Change, found: Found, *, now: datetime, previous_at: datetime,
-                 unexplained: bool | None) -> Event:
+def change_event(kind: ResourceType, change: Change, found: Found, *, account: str, now: datetime,
+                 previous_at: datetime, unexplained: bool | None) -> Event:
     action = kind.action(change.kind, change.changed)
     details = kind.facts(change.before, change.after) | {
         "before": change.before, "after": change.after, "changed": list(change.changed), "inventory": kind.name,
@@ -29,7 +29,7 @@ def change_event(kind: ResourceType, change: Change, found: Found, *, now: datet
     if unexplained is not None:
         details["unexplained"] = unexplained
     return Event(
-        id=event_id(change, previous_at), time=now, provider="aws", account=found.resource.parent,
+        id=event_id(change, previous_at), time=now, provider=kind.provider, account=account,
         region=found.region, service=kind.service, resource=found.resource, action=action,
         operation=OPERATION_PREFIX + action, details=details,
     )

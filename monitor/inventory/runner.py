@@ -21,14 +21,15 @@ from monitor.inventory.aws_ec2 import EC2
 from monitor.inventory.aws_s3 import S3
 from monitor.inventory.changes import change_event
 from monitor.inventory.diff import diff
+from monitor.inventory.gcp_compute import COMPUTE
+from monitor.inventory.gcp_storage import STORAGE
 from monitor.inventory.reconcile import pushed_resources
-from monitor.inventory.sessions import Sessions
 from monitor.inventory.settings import InventoryInput
-from monitor.inventory.types import ResourceType
+from monitor.inventory.types import ResourceType, Sessions
 from monitor.store.base import Store
 
 log = logging.getLogger(__name__)
-TYPES: dict[str, ResourceType] = {kind.name: kind for kind in (S3, DYNAMODB, EC2)}
+TYPES: dict[str, ResourceType] = {kind.name: kind for kind in (S3, DYNAMODB, EC2, STORAGE, COMPUTE)}
 BATCH = 500
 
 
@@ -104,7 +105,7 @@ def _scope(where: _Where, previous: memory.Scope | None, sink: Sink, now: dateti
                    {rid: f.snapshot for rid, f in found.items()})
     explained = pushed_resources(store, previous.offset, previous.at) if changes and settings.reconcile else set()
     events = [change_event(kind, change, found.get(change.resource_id) or previous.resources[change.resource_id],
-                           now=now, previous_at=previous.at,
+                           account=account, now=now, previous_at=previous.at,
                            unexplained=change.resource_id not in explained if settings.reconcile else None)
               for change in changes]
     _record(sink, events, f"inventory:{kind.name}:{account}/{scope}")

@@ -9,8 +9,9 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from monitor.yamlfiles.durations import parse_duration
 from monitor.yamlfiles.models import Closed
 
-ResourceTypeName = Literal["aws.s3", "aws.dynamodb", "aws.ec2"]
-RESOURCE_TYPES: tuple[ResourceTypeName, ...] = ("aws.s3", "aws.dynamodb", "aws.ec2")
+ResourceTypeName = Literal["aws.s3", "aws.dynamodb", "aws.ec2", "gcp.storage", "gcp.compute"]
+DEFAULT_TYPES: dict[str, tuple[ResourceTypeName, ...]] = {
+    "aws": ("aws.s3", "aws.dynamodb", "aws.ec2"), "gcp": ("gcp.storage", "gcp.compute")}
 DEFAULT_EVERY = "15m"
 
 
@@ -26,15 +27,18 @@ class Schedule(Closed):
 
 class InventoryInput(Closed):
     type: Literal["inventory"] = "inventory"
+    provider: Literal["aws", "gcp"] = "aws"
+    projects: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]] = Field(
+        default=[], description="Google Cloud project ids (provider: gcp)")
     accounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
         default=[], description="AWS account ids; empty: the account of the default credentials")
     role: str | None = Field(default=None, description="role ARN to assume in each account, '{account}' filled in")
     regions: list[str] = Field(default=["us-east-1"], min_length=1)
     resources: dict[ResourceTypeName, Schedule] = Field(
-        default_factory=lambda: {name: Schedule() for name in RESOURCE_TYPES},
-        description="the resource types listed, each on its own schedule")
+        default={}, description="the types listed, each on its own schedule; empty: every type of the provider")
     reconcile: bool = Field(default=True, description="mark changes no pushed event explains details.unexplained")
-    endpoint_url: str | None = Field(default=None, description="a local endpoint for every service (moto)")
+    endpoint_url: str | None = Field(
+        default=None, description="a local endpoint for every service (moto; for gcp, called without credentials)")
 
     @field_validator("role")
     @classmethod
@@ -44,11 +48,21 @@ class InventoryInput(Closed):
         return role
 
     @model_validator(mode="after")
-    def _accounts_need_a_role(self) -> InventoryInput:
+    def _consistent(self) -> InventoryInput:
         if self.accounts and not self.role:
             raise ValueError("accounts need a role to assume in each (role: arn:aws:iam::{account}:role/NAME)")
+        if self.provider == "gcp" and not self.projects:
+            raise ValueError("provider gcp needs projects: [PROJECT_ID, ...]")
+        foreign = [name for name in self.resources if not name.startswith(self.provider + ".")]
+        if foreign:
+            raise ValueError(f"resources {', '.join(foreign)} are not of provider {self.provider}")
         return self
 
+    def types(self) -> dict[str, Schedule]:
+        """Each resource type listed, with its schedule."""
+        if self.resources:
+            return {str(name): schedule for name, schedule in self.resources.items()}
+        return {name: Schedule() for name in DEFAULT_TYPES[self.provider]}
+
     def seconds(self, resource_type: str) -> float:
-        schedules = {str(name): schedule for name, schedule in self.resources.items()}
-        return parse_duration(schedules[resource_type].every)
+        return parse_duration(self.types()[resource_type].every)

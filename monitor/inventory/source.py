@@ -11,22 +11,31 @@ from datetime import UTC, datetime
 from monitor.adapters.base import describe
 from monitor.inputs.base import Sink
 from monitor.inventory.runner import TYPES, Pass, run_pass
-from monitor.inventory.sessions import Sessions
 from monitor.inventory.settings import InventoryInput
-from monitor.inventory.types import ResourceType
+from monitor.inventory.types import ResourceType, Sessions
 from monitor.store.base import Store
 
 log = logging.getLogger(__name__)
 
 
+def _sessions(settings: InventoryInput) -> Sessions:
+    if settings.provider == "gcp":
+        from monitor.inventory.gcp_api import GcpSessions
+
+        return GcpSessions(settings)
+    from monitor.inventory.sessions import Sessions as AwsSessions
+
+    return AwsSessions(settings)
+
+
 class InventorySource:
     def __init__(self, settings: InventoryInput, store: Store) -> None:
         self.settings, self.store = settings, store
-        self.name = "inventory:" + ",".join(settings.resources)
-        self.sessions = Sessions(settings)
+        self.name = "inventory:" + ",".join(settings.types())
+        self.sessions = _sessions(settings)
 
     def kinds(self) -> list[ResourceType]:
-        return [TYPES[name] for name in self.settings.resources]
+        return [TYPES[name] for name in self.settings.types()]
 
     def run_once(self, sink: Sink, stop: threading.Event | None = None) -> list[Pass]:
         return [run_pass(kind, self.settings, self.sessions, self.store, sink, stop=stop) for kind in self.kinds()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from monitor.events import Resource
 from monitor.inventory.diff import Snapshot
@@ -12,6 +12,14 @@ from monitor.inventory.diff import Snapshot
 PAGE_SIZE: int | None = None  # items per page of a listing; None: the service's own (tests make it small)
 Clients = Callable[[str], Any]
 """A service name to a boto3 client for the account and region being listed."""
+
+
+class Sessions(Protocol):
+    """Who to list (accounts or projects) and a client for a service in one of them."""
+
+    def accounts(self) -> list[str]: ...
+
+    def client(self, account: str, service: str, region: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class ResourceType:
     facts: Callable[[Snapshot | None, Snapshot | None], dict[str, Any]]  # (before, after) -> details
     permissions: frozenset[str]  # properties whose change makes the event permissions_changed
     states: frozenset[str] = field(default=frozenset())  # properties that alone make it state_changed
+    provider: str = "aws"
 
     def action(self, kind: str, changed: Iterable[str]) -> str:
         if kind != "modified":

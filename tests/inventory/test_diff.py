@@ -65,8 +65,8 @@ def test_kinds_and_actions() -> None:
     assert (created.kind, deleted.kind, versioning.kind) == ("created", "deleted", "modified")
     assert created.changed == deleted.changed == ("acl", "versioning")
     found = Found(Resource("bucket", "arn:aws:s3:::b", "b", "123456789012"), "eu-west-1", bucket)
-    events = [change_event(S3, change, found, now=PREVIOUS, previous_at=PREVIOUS, unexplained=False)
-              for change in (created, deleted, versioning, acl)]
+    events = [change_event(S3, change, found, account="123456789012", now=PREVIOUS, previous_at=PREVIOUS,
+                           unexplained=False) for change in (created, deleted, versioning, acl)]
     assert [e.action for e in events] == ["created", "deleted", "modified", "permissions_changed"]
     assert [e.operation for e in events] == [f"inventory.{e.action}" for e in events]
     assert events[2].details["changed"] == ["versioning"] and events[2].details["versioning"] == "Suspended"

@@ -16,7 +16,7 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def test_the_readme_inventory_example_runs(tmp_path: Path, aws: Aws) -> None:
-    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", README, re.DOTALL) if "type: inventory" in b]
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", README, re.DOTALL) if "role: " in b and "inventory" in b]
     config = yaml.safe_load(block)
     [settings] = config["inputs"]
     settings["endpoint_url"] = aws.endpoint
