@@ -4,9 +4,12 @@ their JSON APIs (tests/inventory/gcp_server.py: recorded shapes, two to a page; 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from monitor.cli import main
 from monitor.engine.evaluate import Engine
 from monitor.engine.loader import load_rules
 from monitor.events import Event
@@ -92,3 +95,20 @@ def test_instances_and_firewalls_are_found(gcp: GcpApiServer, store: Store) -> N
     assert [a for a in _alerts(store) if a[0] != "monitor-reconciliation"] == [
         ("gcp-compute-firewall-open-to-world", "allow-db"), ("gcp-compute-firewall-open-to-world",
                                                              "allow-ssh-from-office")]
+
+
+def test_a_project_that_cannot_be_listed_fails_the_command_and_changes_nothing(
+        gcp: GcpApiServer, store: Store, tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(f"state: sqlite:///{tmp_path}/state.db\ninputs:\n"
+                      f"  - {{type: inventory, provider: gcp, projects: [{PROJECT}, unknown-project-1], "
+                      f"endpoint_url: '{gcp.url}', resources: {{gcp.storage: {{every: 1h}}}}}}\n")
+    gcp.add_bucket("site-assets")
+    result = CliRunner().invoke(main, ["inventory", "run", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "Error: inventory failed: gcp.storage unknown-project-1/global: HTTPError: 404" in result.output
+    gcp.policies["site-assets"]["bindings"].append({"role": "roles/storage.objectViewer", "members": ["allUsers"]})
+    again = CliRunner().invoke(main, ["inventory", "run", "--config", str(config), "--format", "json"])
+    assert again.exit_code == 1
+    [line] = again.stdout.splitlines()  # the project that can be listed is, and its change recorded
+    assert '"operation":"inventory.permissions_changed"' in line and f'"account":"{PROJECT}"' in line

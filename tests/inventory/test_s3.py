@@ -10,8 +10,10 @@ import pytest
 from monitor.engine.evaluate import Engine
 from monitor.engine.loader import load_rules
 from monitor.inputs.base import Message
+from monitor.intake.batches import Intake
 from monitor.inventory.aws_s3 import S3
 from monitor.inventory.runner import run_pass
+from monitor.observe.metrics import Metrics
 from tests.integration.conftest import Aws
 from tests.inventory.conftest import RULES, Inventory
 
@@ -100,3 +102,15 @@ def test_lost_protections_found_raise_their_rules(aws: Aws, inventory: Inventory
         ("aws-s3-public-access-block-removed", "records"), ("monitor-reconciliation", "audit-logs"),
         ("monitor-reconciliation", "doomed"), ("monitor-reconciliation", "records"),
     ]
+
+
+def test_found_changes_count_in_the_metrics_under_source_inventory(aws: Aws, inventory: Inventory) -> None:
+    metrics = Metrics(inventory.store)
+    inventory.intake = Intake(inventory.store, observer=metrics)
+    aws.client("s3").create_bucket(Bucket="counted")
+    inventory.run()
+    aws.client("s3").put_bucket_versioning(Bucket="counted", VersioningConfiguration={"Status": "Enabled"})
+    inventory.run()
+    labels = {"source": "inventory", "provider": "aws", "kind": "bucket"}
+    assert metrics.registry.get_sample_value("monitor_events_recorded_total", labels) == 1
+    assert metrics.registry.get_sample_value("monitor_messages_total", {"source": "inventory"}) == 1
