@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
 
+if TYPE_CHECKING:
+    from monitor.trails.fetch import TrailReader
+
+log = logging.getLogger(__name__)
+FETCH_ATTEMPTS = 3
+
 HELP = """Read the CloudTrail log files under s3://BUCKET/PREFIX into the event log.
 
 Lists the objects under the prefix (digest and Insights files are left out), keeps those whose date in the
-key (and LastModified) falls in --since/--until, fetches each and records its records. Event ids are the
-records' eventID: a second run records nothing new (a file it cannot read is a dead letter again).
+key (and LastModified) falls in --since/--until, fetches each (three attempts) and records its records.
+Event ids are the records' eventID: a second run records nothing new (a file it cannot read is a dead letter
+again).
 
 Like `monitor replay`, this sends nothing and evaluates no rule: run `monitor replay --since ...` over the
 same range to see what the rules make of the history. A daemon on the same state reads the log from its
@@ -54,6 +63,23 @@ def trail_files(s3: Any, bucket: str, prefix: str, *, since: datetime | None, un
                 yield item["Key"]
 
 
+def read_file(reader: TrailReader, bucket: str, key: str) -> None:
+    """One file; a fetch that failed for a reason a retry may cure is tried again (1 s, then 2 s later)."""
+    from monitor.trails.logfile import FetchFailed
+
+    payload = orjson.dumps({"s3Bucket": bucket, "s3ObjectKey": [key]})  # as CloudTrail notifies it
+    for attempt in range(1, FETCH_ATTEMPTS + 1):
+        try:
+            reader.read(bucket, key, "backfill", payload)
+            return
+        except FetchFailed as exc:
+            if attempt == FETCH_ATTEMPTS:
+                raise
+            delay = 2 ** (attempt - 1)
+            log.warning("%s; trying again in %ds", exc, delay)
+            time.sleep(delay)
+
+
 @click.command(help=HELP)
 @click.argument("url")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config file (its state: only)")
@@ -87,10 +113,10 @@ def backfill(url: str, *, config_path: str | None, since: str | None, until: str
     try:
         with watching("backfilled", " files", lambda: reader.counts.files, postfix, stdout_used=False):
             for key in trail_files(s3, bucket, prefix, since=start, until=end, selection=selection):
-                payload = orjson.dumps({"s3Bucket": bucket, "s3ObjectKey": [key]})  # as CloudTrail notifies it
-                reader.read(bucket, key, "backfill", payload)
+                read_file(reader, bucket, key)
     except FetchFailed as exc:
-        raise click.ClickException(f"{exc}; what was read is recorded, run again to go on") from None
+        raise click.ClickException(f"{exc} ({FETCH_ATTEMPTS} attempts); what was read is recorded, run again to "
+                                   "go on") from None
     except (BotoCoreError, ClientError) as exc:  # listing the bucket
         raise click.ClickException(f"cannot list {url}: {describe(exc)}") from None
     finally:

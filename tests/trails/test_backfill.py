@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -86,3 +91,69 @@ def test_the_url_names_a_bucket(url: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["backfill", url, "--config", str(tmp_path / "monitor.yaml")])
     assert result.exit_code == 2
     assert "expected s3://BUCKET/PREFIX" in result.output
+
+
+class Flaky:
+    """An HTTP proxy in front of moto that answers the first ``failures`` object GETs with 503 SlowDown."""
+
+    def __init__(self, upstream: str, failures: int) -> None:
+        self.upstream, self.failures, self.gets = urlsplit(upstream).netloc, failures, 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if "list-type" not in self.path:
+                    proxy.gets += 1
+                    if proxy.gets <= proxy.failures:
+                        self.send_response(503)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                connection = http.client.HTTPConnection(proxy.upstream, timeout=10)
+                connection.request("GET", self.path, headers=dict(self.headers))
+                answer = connection.getresponse()
+                body = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                connection.close()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def flaky(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flaky]:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the SDK does not retry: the command does
+    proxy = Flaky(aws.endpoint, failures=0)
+    yield proxy
+    proxy.close()
+
+
+@pytest.mark.parametrize(("failures", "exit_code"), [(2, 0), (3, 1)])
+def test_a_fetch_that_failed_is_tried_three_times(aws: Aws, history: Path, flaky: Flaky, failures: int,
+                                                  exit_code: int) -> None:
+    flaky.failures = failures
+    arguments = ["backfill", f"s3://{BUCKET}/AWSLogs/", "--config", str(history), "--endpoint-url", flaky.endpoint,
+                 "--region", aws.region, "--since", "2d"]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == exit_code, result.output
+    if exit_code == 0:
+        assert result.stdout.strip().endswith("2 records: 2 new events, 0 duplicates, 0 dead letters")
+        assert flaky.gets == 4  # the first file three times, the second once
+    else:
+        assert (f"Error: cannot fetch s3://{BUCKET}/{trail_key(DAYS[1])}: 503: Service Unavailable (3 attempts); "
+                "what was read is recorded, run again to go on") in result.output
+        assert flaky.gets == 3
