@@ -31,13 +31,19 @@ SAMPLE_IDS = sorted(["cloudtrail:76b9337d00c8051a091bdd2569e5b913", "cdc4b7ed-e1
 
 
 def trail_bucket(aws: Aws, via: str = "sqs") -> tuple[Any, str]:
-    """The trail bucket, notifying a queue of every object created under AWSLogs/ (directly or through SNS)."""
+    """The trail bucket, notifying a queue of every object created under AWSLogs/ (directly, by SNS or EventBridge)."""
     queue_url, queue_arn = aws.create_queue(f"trail-files-{via}")
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     prefix = {"FilterRules": [{"Name": "prefix", "Value": "AWSLogs/"}]}
     rule = {"Events": ["s3:ObjectCreated:*"], "Filter": {"Key": prefix}}
-    if via == "sns":
+    if via == "eventbridge":
+        events = aws.client("events")
+        pattern = {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {"bucket": {"name": [BUCKET]}}}
+        events.put_rule(Name="trail-files", EventPattern=json.dumps(pattern))
+        events.put_targets(Rule="trail-files", Targets=[{"Id": "monitor", "Arn": queue_arn}])
+        configuration: dict[str, Any] = {"EventBridgeConfiguration": {}}
+    elif via == "sns":
         sns = aws.client("sns")
         topic = sns.create_topic(Name="trail-files")["TopicArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
@@ -110,8 +116,9 @@ inputs:
     store.close()
 
 
-def test_through_sns_the_same(aws: Aws, store: SqliteStore) -> None:
-    s3, queue_url = trail_bucket(aws, via="sns")
+@pytest.mark.parametrize("via", ["sns", "eventbridge"])
+def test_through_sns_or_eventbridge_the_same(aws: Aws, store: SqliteStore, via: str) -> None:
+    s3, queue_url = trail_bucket(aws, via=via)
     s3.put_object(Bucket=BUCKET, Key=trail_key(TODAY), Body=log_file(sample_records()))
     intake = daemon.run(Config(inputs=[trail_input(aws, queue_url)]), once=True, store=store)
     assert (intake.recorded, intake.dead, ids(store)) == (4, 0, SAMPLE_IDS)
