@@ -112,3 +112,17 @@ def test_a_project_that_cannot_be_listed_fails_the_command_and_changes_nothing(
     assert again.exit_code == 1
     [line] = again.stdout.splitlines()  # the project that can be listed is, and its change recorded
     assert '"operation":"inventory.permissions_changed"' in line and f'"account":"{PROJECT}"' in line
+
+
+def test_an_answer_of_the_wrong_shape_fails_the_scope_and_changes_nothing(gcp: GcpApiServer, store: Store) -> None:
+    settings = InventoryInput(provider="gcp", projects=[PROJECT], endpoint_url=gcp.url)
+    gcp.add_bucket("site-assets")
+    assert _run(settings, store, "gcp.storage") == []
+    good = dict(gcp.buckets["site-assets"])
+    for hostile in ({"iamConfiguration": "oops"}, {"versioning": [1, 2]}, {"name": None}):
+        gcp.buckets["site-assets"] = {**good, **hostile}
+        done = run_pass(TYPES["gcp.storage"], settings, GcpSessions(settings), store, Intake(store))
+        assert (len(done.failures), done.events) == (1, []), hostile
+    assert list(store.read_events()) == []
+    gcp.buckets["site-assets"] = good
+    assert _run(settings, store, "gcp.storage") == []  # the last good listing still stands
