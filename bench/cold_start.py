@@ -8,6 +8,10 @@ several rounds is kept. The first event is an SQS batch of one S3
 notification, the state a new SQLite file in a temporary folder, the config with no rules or with one rule and
 a destination (nothing is sent yet: its group waits 30 s). The target is a ratio of at most 1.3.
 
+A third figure is the deployed shape, for information: one rule with its state in a DynamoDB table (an empty
+one per round, on moto in server mode in this process). That function imports boto3 itself, makes its client
+and calls the table, so it costs ``import boto3`` and more by construction.
+
     python -m bench.cold_start [--rounds 7]
 """
 
@@ -37,8 +41,8 @@ RULE = ("rules:\n  - {id: object-created, title: S3 object created, severity: lo
         "     match: {provider: [aws], resource: {kind: [object]}, action: [created]}}\n")
 
 
-def write_config(folder: Path, rules: bool) -> Path:
-    config: dict[str, object] = {"state": f"sqlite:///{folder}/state.db"}
+def write_config(folder: Path, rules: bool, state: str | None = None) -> Path:
+    config: dict[str, object] = {"state": state or f"sqlite:///{folder}/state.db"}
     if rules:
         (folder / "rules.yaml").write_text(RULE)
         config.update(rules=["rules.yaml"], destinations={"chat": {"urls": ["json://127.0.0.1:9/hook"]}},
@@ -63,33 +67,82 @@ def once(code: str, folder: Path, env: dict[str, str]) -> tuple[float, float]:
     return float(said.split()[1]), wall
 
 
+class DynamoTables:
+    """moto in server mode, and a new empty table of the state (made as the stack makes it) for each round."""
+
+    def __init__(self) -> None:
+        import logging
+
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        from monitor.store.dynamodb import ensure_table
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self.environment = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        self._client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=self.endpoint,
+                                    aws_access_key_id="testing", aws_secret_access_key="testing")
+        self._ensure = ensure_table
+        self._made = 0
+
+    def new_state(self) -> str:
+        self._made += 1
+        table = f"cold-start-{self._made}"
+        self._ensure(self._client, table)
+        return f"dynamodb://{table}?region=us-east-1&endpoint_url={self.endpoint}"
+
+    def close(self) -> None:
+        self._client.close()
+        self._server.stop()
+
+
 def run(rounds: int = 7) -> dict[str, float]:
-    """The best of ``rounds`` for each; the three take turns, so a busy spell of the machine hits all alike."""
+    """The best of ``rounds`` for each; the cases take turns, so a busy spell of the machine hits all alike."""
     # boto3 is installed with its bytecode, and the deployment zip ships ours (deploy/aws/build.py): where
     # PYTHONDONTWRITEBYTECODE is set, a module changed since its last compile would be compiled in every round.
     compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "monitor"), quiet=1)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        # What deploy/aws/template.yaml gives the function, for every case alike.
-        env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "PYDANTIC_DISABLE_PLUGINS": "__all__"}
-        cases: dict[str, tuple[str, Path, dict[str, str]]] = {"boto3": (BASELINE, root, env)}
-        for name, rules in (("no_rules", False), ("one_rule", True)):
-            (root / name).mkdir()
-            cases[name] = (HANDLER, root / name, {**env, "MONITOR_CONFIG": str(write_config(root / name, rules))})
-        for code, folder, environ in cases.values():
-            once(code, folder, environ)  # bytecode compiled and the page cache warm, for all alike
-        times: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
-        for _ in range(rounds):
-            for name, (code, folder, environ) in cases.items():
-                times[name].append(once(code, folder, environ))
+    tables = DynamoTables()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            # What deploy/aws/template.yaml gives the function, for every case alike.
+            env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "PYDANTIC_DISABLE_PLUGINS": "__all__",
+                   **tables.environment}
+            for name in CASES[1:]:
+                (root / name).mkdir()
+
+            def measure(name: str) -> tuple[float, float]:
+                if name == "boto3":
+                    return once(BASELINE, root, env)
+                state = tables.new_state() if name == "dynamodb" else None
+                config = write_config(root / name, name != "no_rules", state)
+                return once(HANDLER, root / name, {**env, "MONITOR_CONFIG": str(config)})
+
+            for name in CASES:
+                measure(name)  # bytecode compiled and the page cache warm, for all alike
+            times: dict[str, list[tuple[float, float]]] = {name: [] for name in CASES}
+            for _ in range(rounds):
+                for name in CASES:
+                    times[name].append(measure(name))
+    finally:
+        tables.close()
     figures: dict[str, float] = {}
     for name, found in times.items():
         figures[name] = min(cpu for cpu, _ in found)
         figures[f"{name}_wall"] = min(wall for _, wall in found)
-    for name in ("no_rules", "one_rule"):
+    for name in CASES[1:]:
         figures[f"{name}_ratio"] = figures[name] / figures["boto3"]
         figures[f"{name}_wall_ratio"] = figures[f"{name}_wall"] / figures["boto3_wall"]
     return figures
+
+
+CASES = ("boto3", "no_rules", "one_rule", "dynamodb")
+LABELS = {"no_rules": "no rules", "one_rule": "one rule, one destination",
+          "dynamodb": "one rule, DynamoDB state"}
 
 
 def main() -> None:
@@ -98,12 +151,12 @@ def main() -> None:
     figures = run(parser.parse_args().rounds)
     print(f"{'':50} {'CPU':>16} {'wall':>16}")
     print(f"{'import boto3 alone:':50} {figures['boto3'] * 1000:13.0f} ms {figures['boto3_wall'] * 1000:13.0f} ms")
-    for name, label in (("no_rules", "no rules"), ("one_rule", "one rule, one destination")):
+    for name, label in LABELS.items():
         ratio = figures[f"{name}_ratio"]
         verdict = "ok" if ratio <= TARGET else f"over the {TARGET}x target"
         print(f"{'handler + first event, ' + label + ':':50} {figures[name] * 1000:13.0f} ms "
               f"{figures[name + '_wall'] * 1000:13.0f} ms  {ratio:.2f}x / {figures[name + '_wall_ratio']:.2f}x"
-              f" ({verdict})")
+              f" ({verdict if name != 'dynamodb' else 'imports boto3 itself'})")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ class Registry(Generic[T]):
 
     def _import(self, module: str) -> None:
         importlib.import_module(module)
-        unregistered = sorted(name for name, where in self._modules.items() if where == module and name not in self._entries)
+        unregistered = sorted(name for name, where in self._modules.items()
+                              if where == module and name not in self._entries)
         if unregistered:
             raise RuntimeError(f"{module} does not register the {self.plugin_type} {', '.join(unregistered)}")
 

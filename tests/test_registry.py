@@ -31,7 +31,7 @@ def test_a_plugin_named_with_its_module_is_known_before_the_import_and_there_aft
     # monitor.registry itself is the module here: importing it registers nothing, which is refused
     registry: Registry[int] = Registry("widget", modules={"gear": "monitor.registry"})
     assert "gear" in registry and registry.names() == ["gear"]
-    with pytest.raises(RuntimeError, match="monitor.registry does not register the widget gear"):
+    with pytest.raises(RuntimeError, match=r"monitor\.registry does not register the widget gear"):
         registry.get("gear")
 
 

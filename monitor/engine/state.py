@@ -24,6 +24,9 @@ import orjson
 from monitor.store.base import UNSET, StateConflict, UnsetType
 
 CHECKPOINT = "detectors"
+# Documents that expired while out of memory are swept from the backend at most this often (seconds of the
+# detectors' clock): housekeeping, since nothing expired is read as live, and on DynamoDB a sweep is 8 queries.
+SWEEP_EVERY = 300
 T = TypeVar("T")
 Document = dict[str, Any]
 
@@ -174,6 +177,7 @@ class CachedState:
         self.deleted: set[tuple[str, str]] = set() if backend else _Untracked()
         self._expiry = _ExpiryWheel()
         self._expired_until = 0
+        self._swept_until = 0  # where the backend's sweep of expired documents last reached
 
     def table(self, rule: str) -> dict[str, Entry]:
         """A rule's entries, loaded (packed) from the backend on first use."""
@@ -254,6 +258,7 @@ class CachedState:
                 self.delete(rule, key)
                 expired.append((rule, key))
         self._expired_until = max(self._expired_until, now)
+        self._swept_until = self._swept_until or now  # a process sweeps after its first SWEEP_EVERY, not at once
         return expired
 
     def flush(self, position: str | None = None, notifications: Sequence[Any] = (), *, expected: Any = UNSET) -> None:
@@ -267,8 +272,9 @@ class CachedState:
             puts = [(rule, key, body, expiry_of(self._rules[rule][key])) for (rule, key), body in bodies.items()]
             checkpoint = (CHECKPOINT, position) if position is not None else None
             self.backend.write_state(puts, sorted(self.deleted), checkpoint, notifications, expected=expected)
-            if self._expired_until:
+            if self._expired_until - self._swept_until >= SWEEP_EVERY:
                 self.backend.delete_expired_state(self._expired_until)
+                self._swept_until = self._expired_until
         self._pack(bodies)
         self._clear_dirty()
         self._evict()

@@ -22,9 +22,11 @@ def test_the_cold_start_bench_measures_boto3_and_the_handler_and_prints_the_rati
     assert printed[0].split() == ["CPU", "wall"]
     assert re.fullmatch(r"import boto3 alone: +\d+ ms +\d+ ms", printed[1])
     assert [line.split(":")[0] for line in printed[2:]] == [
-        "handler + first event, no rules", "handler + first event, one rule, one destination"]
-    for line in printed[2:]:
+        "handler + first event, no rules", "handler + first event, one rule, one destination",
+        "handler + first event, one rule, DynamoDB state"]
+    for line in printed[2:4]:
         assert re.search(r" \d+ ms +\d+ ms  \d+\.\d\dx / \d+\.\d\dx \((ok|over the 1\.3x target)\)$", line), line
+    assert re.search(r" \d+ ms +\d+ ms  \d+\.\d\dx / \d+\.\d\dx \(imports boto3 itself\)$", printed[4])
 
 
 def test_a_handler_that_fails_is_not_measured(monkeypatch: pytest.MonkeyPatch) -> None:
