@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from monitor.intake.limits import MAX_EPOCH_SECONDS, MAX_TIME, MIN_EPOCH_SECONDS, MIN_TIME
+from monitor.limits import MAX_EPOCH_SECONDS, MAX_TIME, MIN_EPOCH_SECONDS, MIN_TIME
 
 ACTIONS = frozenset(
     {"created", "deleted", "modified", "permissions_changed", "state_changed", "accessed"}

@@ -19,7 +19,7 @@ from monitor.inputs import files
 from monitor.inputs.base import Message
 from monitor.inputs.files import FileInput, FileSource, read_messages
 from monitor.intake.batches import Intake
-from monitor.intake.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_PAYLOAD_BYTES
+from monitor.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_PAYLOAD_BYTES
 from monitor.store import SqliteStore
 from tests.conftest import load_payload
 

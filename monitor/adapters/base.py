@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 from monitor.events import Event
-from monitor.intake.limits import MAX_ENVELOPE_NESTING
+from monitor.limits import MAX_ENVELOPE_NESTING
 from monitor.registry import Registry
 
 Payload = Mapping[str, Any]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitor import jsondoc
 from monitor.adapters.base import Payload, UnreadablePayload, adapter, normalize
 from monitor.events import Event
-from monitor.intake import jsondoc
 
 
 def decode_json(text: Any, where: str) -> Any:

@@ -16,9 +16,9 @@ from typing import BinaryIO, Literal, Protocol
 import orjson
 from pydantic import Field
 
+from monitor import jsondoc
 from monitor.inputs.base import Message, Sink
-from monitor.intake import jsondoc
-from monitor.intake.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
+from monitor.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
 from monitor.yamlfiles.models import Closed
 
 BATCH_SIZE = 500

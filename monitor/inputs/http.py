@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import orjson
 from pydantic import Field
 
+from monitor import jsondoc
 from monitor.adapters.base import describe
 from monitor.inputs.base import Message, Sink
 from monitor.inputs.push_auth import (
@@ -32,7 +33,6 @@ from monitor.inputs.push_auth import (
     check_shared_secret,
 )
 from monitor.inputs.sns_verify import BadSnsSignature, MalformedSnsMessage, SnsVerifier, confirm_subscription
-from monitor.intake import jsondoc
 from monitor.intake.payloads import dead_letter
 from monitor.store.base import Store
 from monitor.yamlfiles.models import Closed

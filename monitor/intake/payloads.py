@@ -3,10 +3,10 @@ input and ``monitor normalize``."""
 
 from __future__ import annotations
 
+from monitor import jsondoc
 from monitor.adapters import UnreadablePayload, normalize
 from monitor.events import Event
-from monitor.intake import jsondoc
-from monitor.intake.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_EVENTS_PER_PAYLOAD, MAX_PAYLOAD_BYTES
+from monitor.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_EVENTS_PER_PAYLOAD, MAX_PAYLOAD_BYTES
 from monitor.store.base import NewDeadLetter
 
 MAX_REASON_CHARS = 1000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-REASON_CLASSES = (  # first match wins; see monitor.intake.payloads, monitor.intake.jsondoc, monitor.adapters.base
+REASON_CLASSES = (  # first match wins; see monitor.intake.payloads, monitor.jsondoc, monitor.adapters.base
     ("too_large", re.compile(r"\(MAX_PAYLOAD_BYTES\)")),
     ("too_deep", re.compile(r"\(MAX_JSON_DEPTH\)")),
     ("too_nested", re.compile(r"\(MAX_ENVELOPE_NESTING\)")),

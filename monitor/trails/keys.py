@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from monitor import jsondoc
 from monitor.adapters.s3 import object_key
-from monitor.intake import jsondoc
 
 TRAIL_KEY = re.compile(
     r"(?:^|/)AWSLogs/(?:o-[a-z0-9]{10,32}/)?(?P<account>\d{12})/(?P<kind>CloudTrail(?:-Digest|-Insight)?)/"

@@ -19,7 +19,7 @@ import ijson  # type: ignore[import-untyped]
 import orjson
 
 from monitor.adapters.base import describe
-from monitor.intake.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
+from monitor.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
 
 MAX_FILE_BYTES = 1024 * 1024 * 1024
 """A log file, uncompressed: CloudTrail's are up to about 50 MB; past this it is refused (a gzip bomb)."""

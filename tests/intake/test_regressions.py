@@ -22,7 +22,7 @@ from monitor.adapters import adapters, normalize
 from monitor.adapters.base import Adapter, AdapterFailed, UnreadablePayload
 from monitor.inputs.base import Message
 from monitor.intake.batches import Intake
-from monitor.intake.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_PAYLOAD_BYTES
+from monitor.limits import DEAD_LETTER_EXCERPT_BYTES, MAX_PAYLOAD_BYTES
 from monitor.store import SqliteStore
 from tests.conftest import load_payload
 from tests.hostile_payloads import nested, nested_text

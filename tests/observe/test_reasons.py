@@ -7,8 +7,8 @@ import json
 import pytest
 
 from monitor.adapters.base import UnreadablePayload
-from monitor.intake.limits import MAX_PAYLOAD_BYTES
 from monitor.intake.payloads import read_payload
+from monitor.limits import MAX_PAYLOAD_BYTES
 from monitor.observe.reasons import reason_class
 from tests.hostile_payloads import nested_text
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from monitor.intake.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
+from monitor.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _OPEN_CLOSE = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 once read as signed bytes

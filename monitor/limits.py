@@ -1,4 +1,5 @@
-"""Every limit the intake puts on a payload, in one place; README.md ("Limits") documents them.
+"""Every limit put on hostile input (a payload, its JSON, its envelopes, its times), in one place; README.md
+("Limits") documents them. A leaf: the event, the adapters, the inputs and the intake all read it.
 
 A payload past any of them becomes a dead letter whose reason names the limit; nothing else happens to it.
 """

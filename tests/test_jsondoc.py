@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.intake import jsondoc
-from monitor.intake.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
+from monitor import jsondoc
+from monitor.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
 from tests.hostile_payloads import nested_text
 
 tricky_text = st.text(alphabet='[]{}"\\/ab\n\u2028\x00é', max_size=12)
