@@ -37,19 +37,24 @@ def _configs(tmp_path: Path, aws: Aws, queue_url: str) -> tuple[str, str]:
     return pushed, pulled
 
 
-def _pushed_acl(bucket: str, account: str) -> dict[str, Any]:
-    """What an EventBridge rule on CloudTrail delivers for PutBucketAcl public-read."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    record = {
-        "eventVersion": "1.09", "eventTime": now, "eventSource": "s3.amazonaws.com", "eventName": "PutBucketAcl",
+def _cloudtrail_acl(bucket: str, account: str) -> dict[str, Any]:
+    """The CloudTrail record of PutBucketAcl public-read, as EventBridge carries it in ``detail``."""
+    return {
+        "eventVersion": "1.09", "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "s3.amazonaws.com", "eventName": "PutBucketAcl",
         "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2",
         "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{account}:user/alice", "accountId": account},
         "requestParameters": {"bucketName": bucket, "x-amz-acl": ["public-read"]},
         "eventID": str(uuid.uuid4()), "eventType": "AwsApiCall", "recipientAccountId": account, "readOnly": False,
     }
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail",
-            "source": "aws.s3", "account": account, "time": now, "region": "us-east-1", "resources": [],
-            "detail": record}
+
+
+def _api_call(events: Any, bucket: str, account: str) -> None:
+    """What AWS does on the call: the CloudTrail event goes onto the default bus, for the rules there to route
+    (moto does not emit it by itself, so the test puts it)."""
+    answer = events.put_events(Entries=[{"Source": "aws.s3", "DetailType": "AWS API Call via CloudTrail",
+                                         "Detail": json.dumps(_cloudtrail_acl(bucket, account))}])
+    assert answer["FailedEntryCount"] == 0
 
 
 def _inventory(config: str) -> list[str]:
@@ -67,15 +72,18 @@ def _alerts(tmp_path: Path) -> list[tuple[str, str]]:
 
 
 def test_a_change_without_its_notification_is_caught_by_reconciliation(tmp_path: Path, aws: Aws) -> None:
-    queue_url, _ = aws.create_queue("trail-events")
+    queue_url, queue_arn = aws.create_queue("trail-events")
     pushed, pulled = _configs(tmp_path, aws, queue_url)
-    s3, sqs = aws.client("s3"), aws.client("sqs")
+    s3, events = aws.client("s3"), aws.client("events")
+    events.put_rule(Name="s3-calls", EventPattern=json.dumps({"source": ["aws.s3"]}))
+    events.put_targets(Rule="s3-calls", Targets=[{"Id": "monitor", "Arn": queue_arn}])
     for bucket in ("wired", "unwired"):
         s3.create_bucket(Bucket=bucket)
     assert _inventory(pulled) == []  # the baseline
 
-    s3.put_bucket_acl(Bucket="wired", ACL="public-read")  # notified: the rule still delivers
-    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(_pushed_acl("wired", aws.account)))
+    s3.put_bucket_acl(Bucket="wired", ACL="public-read")  # notified: the rule delivers to the queue
+    _api_call(events, "wired", aws.account)
+    assert aws.messages_left(queue_url) == 1
     daemon.run(load_config(pushed), once=True)
     assert _alerts(tmp_path) == [("aws-s3-bucket-public-acl", "wired")]
     [line] = _inventory(pulled)
@@ -83,7 +91,11 @@ def test_a_change_without_its_notification_is_caught_by_reconciliation(tmp_path:
     assert not line.endswith("unexplained")
 
     # The EventBridge rule is deleted: nothing arrives any more; the next change is found only by the inventory.
+    events.remove_targets(Rule="s3-calls", Ids=["monitor"])
+    events.delete_rule(Name="s3-calls")
     s3.put_bucket_acl(Bucket="unwired", ACL="public-read")
+    _api_call(events, "unwired", aws.account)
+    assert aws.messages_left(queue_url) == 0
     [line] = _inventory(pulled)
     assert line.startswith(f"{aws.account} us-east-1 permissions_changed bucket arn:aws:s3:::unwired changed=acl,")
     assert line.endswith(" unexplained")
