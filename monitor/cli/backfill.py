@@ -105,7 +105,7 @@ def backfill(url: str, *, config_path: str | None, since: str | None, until: str
     store = open_store(state_url(config_path))
     intake = Intake(store)
     s3 = s3_client(region, endpoint_url)
-    reader, selection = TrailReader(intake, s3, store), Selection()
+    reader, selection = TrailReader(intake, s3), Selection()
 
     def postfix() -> str:
         return f"{reader.counts.records} records, {intake.recorded} new"
@@ -124,4 +124,4 @@ def backfill(url: str, *, config_path: str | None, since: str | None, until: str
         counts = reader.counts
         click.echo(f"backfilled {url}: {counts.files} files ({selection.skipped} outside the time range, "
                    f"{selection.other} other objects), {counts.records} records: {intake.recorded} new events, "
-                   f"{intake.duplicates} duplicates, {intake.dead + counts.dead} dead letters")
+                   f"{intake.duplicates} duplicates, {intake.dead} dead letters")

@@ -59,7 +59,7 @@ def _sqs(settings: Any, config: Config, store: Store) -> Input:
         from monitor.trails import TrailFilesInput, s3_client
 
         s3 = s3_client(settings.s3_region or settings.region, settings.s3_endpoint_url)
-        return TrailFilesInput(SqsSource(settings), s3, store)
+        return TrailFilesInput(SqsSource(settings), s3)
     return SqsSource(settings)
 
 

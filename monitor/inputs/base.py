@@ -12,6 +12,7 @@ from typing import Protocol
 class Message:
     body: str | bytes
     source: str  # where it came from, e.g. "aws.sqs:https://.../queue#<MessageId>" or "file:events.jsonl:12"
+    refused: str = ""  # why the input already refused it (a trail file past a limit): a dead letter, unread
 
 
 Sink = Callable[[Sequence[Message]], None]

@@ -35,6 +35,12 @@ class Intake:
         events: list[Event] = []
         dead: list[NewDeadLetter] = []
         for message in messages:
+            if message.refused:
+                reason = message.refused[:MAX_REASON_CHARS]
+                log.warning("dead letter from %s: %s", message.source, storable_text(reason),
+                            extra={"source": message.source, "reason": storable_text(reason)})
+                dead.append(dead_letter(message.source, reason, message.body))
+                continue
             try:
                 events.extend(read_payload(message.body))
             except UnreadablePayload as exc:

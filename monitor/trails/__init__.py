@@ -8,7 +8,6 @@ import threading
 from typing import Any
 
 from monitor.inputs.base import Input, Sink
-from monitor.store.base import Store
 from monitor.trails.fetch import TrailFiles
 
 log = logging.getLogger(__name__)
@@ -17,12 +16,12 @@ log = logging.getLogger(__name__)
 class TrailFilesInput:
     """An input whose batches pass through ``TrailFiles`` on their way to the sink (``cloudtrail_files: true``)."""
 
-    def __init__(self, source: Input, s3: Any, store: Store) -> None:
-        self.source, self.s3, self.store = source, s3, store
+    def __init__(self, source: Input, s3: Any) -> None:
+        self.source, self.s3 = source, s3
         self.name = source.name
 
     def run(self, sink: Sink, stop: threading.Event, once: bool) -> None:
-        trail = TrailFiles(sink, self.s3, self.store)
+        trail = TrailFiles(sink, self.s3)
         try:
             self.source.run(trail, stop, once)
         finally:

@@ -1,6 +1,6 @@
 """Trail log files fetched from S3 and recorded a record at a time: the stage between an input and the intake.
 
-``TrailFiles(sink, s3, store)`` is a sink: a message that notifies trail log files is replaced by their
+``TrailFiles(sink, s3)`` is a sink: a message that notifies trail log files is replaced by their
 records, one message each (source ``<message source> s3://bucket/key#N``), given to ``sink`` in batches of
 ``BATCH_RECORDS`` while the file is read; every other message passes through unchanged, before the files of
 its batch are read. Record ids are the records' ``eventID``, so a file delivered twice records nothing new.
@@ -12,8 +12,8 @@ its batch are read. Record ids are the records' ``eventID``, so a file delivered
 - A fetch that failed for a reason a retry may cure (throttling, a 5xx, the network) raises ``FetchFailed``
   out of the sink, so the input does not acknowledge the batch and the queue delivers it again.
 
-Dead letters of files and of records past a limit are kept in the store by this stage itself (as the http
-input keeps those of bodies it refuses), so they are not in the intake's counters and metrics.
+A file or record refused here goes to ``sink`` as a message with its reason (``Message.refused``): the intake
+keeps it as a dead letter, counted with the others.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ import orjson
 
 from monitor.adapters.base import describe
 from monitor.inputs.base import Message, Sink
-from monitor.intake.payloads import dead_letter
-from monitor.store.base import NewDeadLetter, Store
 from monitor.trails.keys import notified
 from monitor.trails.logfile import FetchFailed, FileRefused, Refused, records
 
@@ -66,32 +64,33 @@ def open_object(s3: Any, bucket: str, key: str) -> Any:
 
 
 class TrailReader:
-    """Reads trail log files into ``sink``; keeps the dead letters it finds in ``store``."""
+    """Reads trail log files into ``sink``: records, and what it refuses as messages the intake keeps as dead
+    letters (``Message.refused``)."""
 
-    def __init__(self, sink: Sink, s3: Any, store: Store) -> None:
-        self.sink, self.s3, self.store = sink, s3, store
+    def __init__(self, sink: Sink, s3: Any) -> None:
+        self.sink, self.s3 = sink, s3
         self.counts = Counts()
 
     def read(self, bucket: str, key: str, source: str, payload: str | bytes) -> None:
         """Record one file's records; a file refused is a dead letter of ``payload``. Raises FetchFailed, and
         whatever the sink raises (the store failed)."""
         where = f"{source} s3://{bucket}/{key}"
-        dead: list[NewDeadLetter] = []
+        dead: list[Message] = []
         try:
             self._read(bucket, key, where, dead)
         except FileRefused as exc:
-            dead.append(self._refused(where, str(exc), payload))
+            dead.append(Message(payload, where, refused=str(exc)))
         if dead:
-            self.store.record([], dead)
+            self.sink(dead)
             self.counts.dead += len(dead)
 
-    def _read(self, bucket: str, key: str, where: str, dead: list[NewDeadLetter]) -> None:
+    def _read(self, bucket: str, key: str, where: str, dead: list[Message]) -> None:
         body = open_object(self.s3, bucket, key)
         batch: list[Message] = []
         try:
             for number, record in enumerate(_guarded(records(body), where), 1):
                 if isinstance(record, Refused):
-                    dead.append(self._refused(f"{where}#{number}", record.reason, b""))
+                    dead.append(Message(b"", f"{where}#{number}", refused=record.reason))
                     continue
                 batch.append(Message(record, f"{where}#{number}"))
                 if len(batch) >= BATCH_RECORDS:
@@ -110,17 +109,13 @@ class TrailReader:
             self.sink(batch)
             self.counts.records += len(batch)
 
-    def _refused(self, where: str, reason: str, payload: str | bytes) -> NewDeadLetter:
-        log.warning("dead letter from %s: %s", where, reason, extra={"source": where, "reason": reason})
-        return dead_letter(where, reason, payload)
-
 
 class TrailFiles:
     """A sink wrapper: notifications of trail log files become their records; everything else passes on."""
 
-    def __init__(self, sink: Sink, s3: Any, store: Store) -> None:
+    def __init__(self, sink: Sink, s3: Any) -> None:
         self.sink = sink
-        self.reader = TrailReader(sink, s3, store)
+        self.reader = TrailReader(sink, s3)
 
     def __call__(self, messages: Sequence[Message]) -> None:
         passing: list[Message] = []

@@ -130,7 +130,8 @@ def test_a_corrupt_file_is_one_dead_letter_with_the_reason(aws: Aws, store: Sqli
     key = trail_key(TODAY)
     s3.put_object(Bucket=BUCKET, Key=key, Body=b'{"Records": []}')  # not gzipped
     with caplog.at_level(logging.INFO, "monitor.trails"):
-        daemon.run(Config(inputs=[trail_input(aws, queue_url)]), once=True, store=store)
+        intake = daemon.run(Config(inputs=[trail_input(aws, queue_url)]), once=True, store=store)
+    assert intake.dead == 1  # counted by the intake, like any dead letter (and so in the metrics)
     [letter] = store.dead_letters()
     assert letter.reason == "not gzip: BadGzipFile: Not a gzipped file (b'{\"')"
     assert f"aws.sqs:{queue_url}: 0 trail log files read (0 records), 0 digest or Insights files skipped, " \
@@ -192,6 +193,6 @@ def test_records_reach_the_intake_in_bounded_batches(aws: Aws, store: SqliteStor
         intake(batch)
 
     notification = json.dumps({"s3Bucket": BUCKET, "s3ObjectKey": [key]})
-    TrailFiles(sink, aws.client("s3"), store)([Message(notification, "test"), Message("{}", "other")])
+    TrailFiles(sink, aws.client("s3"))([Message(notification, "test"), Message("{}", "other")])
     assert sizes == [1, 500, 500, 200]  # what is no trail notification passes on first, as it came
     assert (intake.recorded, intake.dead) == (1200, 1)

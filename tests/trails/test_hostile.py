@@ -75,7 +75,7 @@ def run(s3: Any, store: SqliteStore, body: bytes) -> tuple[TrailFiles, Intake, l
     s3.put_object(Bucket=BUCKET, Key=KEY, Body=body)
     before = len(store.dead_letters())
     intake = Intake(store)
-    trail = TrailFiles(intake, s3, store)
+    trail = TrailFiles(intake, s3)
     trail([Message(NOTIFICATION, "hostile")])  # raises nothing
     return trail, intake, store.dead_letters()[before:]
 
