@@ -68,6 +68,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.end_to_end
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.state_memory
+	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.outputs
 
 clean:
 	rm -rf $(VENV) examples/demo/.monitor

@@ -1,4 +1,4 @@
-"""The issue-10 benchmarks at a very small size, so that they keep running: each measures what it says."""
+"""The benchmarks at a very small size, so that they keep running: each measures what it says."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import orjson
 import pytest
 
-from bench import end_to_end, latency, state_memory
+from bench import end_to_end, latency, outputs, state_memory
 from bench.workloads import mutated_payloads
 from monitor.adapters import normalize
 
@@ -47,6 +47,15 @@ def test_latency_gets_every_message_to_the_receiver(monkeypatch: pytest.MonkeyPa
     printed = capsys.readouterr().out
     assert len(re.findall(r"2xx -> receiver .* \(5 arrived\)", printed)) == 1
     assert len(re.findall(r"beyond the poll\) .* \(5 arrived\)", printed)) == 1
+
+
+def test_the_outputs_bench_forwards_every_event_both_ways(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "argv", ["outputs", "--events", "60", "--batch", "25"])
+    outputs.main()  # asserts that the receiver got every event, from the baseline and from the output
+    printed = capsys.readouterr().out
+    assert re.search(r"^events: \d{2,}, batches of 25$", printed, re.M)
+    assert re.search(r"^ratio output/baseline +: \d+\.\d\d$", printed, re.M)
 
 
 def test_the_detector_and_rule_benchmarks_still_run() -> None:
