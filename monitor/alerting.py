@@ -177,6 +177,8 @@ class Alerting:
     def _catch_up(self) -> None:
         while batch := list(self.store.read_events(after=self.position, limit=READ_BATCH)):
             self._evaluate(batch)  # on a conflict the position is the store's again, and the loop reads on from there
+            if len(batch) < READ_BATCH and self.position == batch[-1].offset:
+                break  # the end of the log as it was read: what lands after is read at the next batch or tick
 
     def _evaluate(self, batch: list[StoredEvent]) -> None:
         alerts = self.engine.alerts([stored.event for stored in batch])

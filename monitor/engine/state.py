@@ -271,7 +271,9 @@ class CachedState:
         if self.backend is not None:
             puts = [(rule, key, body, expiry_of(self._rules[rule][key])) for (rule, key), body in bodies.items()]
             checkpoint = (CHECKPOINT, position) if position is not None else None
-            self.backend.write_state(puts, sorted(self.deleted), checkpoint, notifications, expected=expected)
+            unchanged = position is None or (not isinstance(expected, UnsetType) and expected == position)
+            if puts or self.deleted or notifications or not unchanged:  # else nothing to write (a tick, idle)
+                self.backend.write_state(puts, sorted(self.deleted), checkpoint, notifications, expected=expected)
             if self._expired_until - self._swept_until >= SWEEP_EVERY:
                 self.backend.delete_expired_state(self._expired_until)
                 self._swept_until = self._expired_until
