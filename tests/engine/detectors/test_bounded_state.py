@@ -108,3 +108,23 @@ def test_the_daemon_keeps_state_cache_keys_documents_in_memory(tmp_path: Path) -
     finally:
         alerting.close()
         store.close()
+
+
+def test_a_flush_with_nothing_to_write_writes_nothing() -> None:
+    backend = MemoryBackend()
+    writes: list[str | None] = []
+    real = backend.write_state
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        writes.append(args[2][1] if args[2] else None)
+        real(*args, **kwargs)
+
+    backend.write_state = counted  # type: ignore[method-assign]
+    state = CachedState(backend)
+    state.put("r", "a", {"n": 1}, 100)
+    state.flush("1", expected=None)
+    state.flush("1", expected="1")  # an idle tick: nothing changed, the position where it was
+    state.flush("2", expected="1")  # the position moved: written
+    state.delete("r", "a")
+    state.flush("2", expected="2")  # a deletion: written
+    assert writes == ["1", "2", "2"]
