@@ -78,7 +78,7 @@ def _pubsub(settings: Any, config: Config, store: Store) -> Input:
 def _http(settings: Any, config: Config, store: Store) -> Input:
     from monitor.inputs.http import HttpSource
 
-    return HttpSource(settings, store)
+    return HttpSource(settings)
 
 
 def _inventory(settings: Any, config: Config, store: Store) -> Input:

@@ -33,8 +33,6 @@ from monitor.inputs.push_auth import (
     check_shared_secret,
 )
 from monitor.inputs.sns_verify import BadSnsSignature, MalformedSnsMessage, SnsVerifier, confirm_subscription
-from monitor.intake.payloads import dead_letter
-from monitor.store.base import Store
 from monitor.yamlfiles.models import Closed
 
 log = logging.getLogger(__name__)
@@ -122,9 +120,8 @@ def cloudevent_data(content_type: str | None, body: bytes) -> dict[str, Any]:
 class Endpoint:
     """What one POST means, apart from the server that received it; returns the status to answer."""
 
-    def __init__(self, settings: HttpInput, store: Store, sink: Sink) -> None:
+    def __init__(self, settings: HttpInput, sink: Sink) -> None:
         self.settings = settings
-        self.store = store
         self.sink = sink
         self.sns = SnsVerifier(settings.sns_cert_url_pattern)
         self.oidc = OidcVerifier(settings.oidc) if settings.oidc else None
@@ -157,11 +154,10 @@ class Endpoint:
         return 204
 
     def dead_letter(self, request: Request, refused: Refused) -> int:
+        """Kept by the intake (``Message.refused``), counted with every other dead letter; then the 4xx."""
         reason = redact(refused.reason, request)
-        log.warning("dead letter from a POST to %s: %s", request.path, reason)
-        letter = dead_letter(f"http:{request.path}", reason, request.body)
         try:
-            self.store.record([], [letter])
+            self.sink([Message(request.body, f"http:{request.path}", refused=reason)])
         except Exception:
             log.exception("could not keep a dead letter from %s", request.path)
             return 503
@@ -228,9 +224,8 @@ def source(request: Request, identifier: Any) -> str:
 class HttpSource:
     """One threaded HTTP server, up while the daemon runs; ``address`` is set once it listens."""
 
-    def __init__(self, settings: HttpInput, store: Store) -> None:
+    def __init__(self, settings: HttpInput) -> None:
         self.settings = settings
-        self.store = store
         self.name = f"http:{settings.host}:{settings.port}"
         self.address: tuple[str, int] | None = None
         self.listening = threading.Event()
@@ -241,7 +236,7 @@ class HttpSource:
             return
         from monitor.inputs.http_server import Server  # http.server only where a daemon listens
 
-        endpoint = Endpoint(self.settings, self.store, sink)
+        endpoint = Endpoint(self.settings, sink)
         server = Server((self.settings.host, self.settings.port), endpoint, self.settings.max_body_bytes)
         host, port = server.server_address[:2]
         self.address = (str(host), int(port))

@@ -126,7 +126,7 @@ def start_http(tmp_path: Path) -> Iterator[Callable[..., Running]]:
     def start(sink: Any = None, **settings: Any) -> Running:
         store = SqliteStore(str(tmp_path / f"monitor-{len(threads)}.db"))
         intake = Intake(store)
-        source = HttpSource(HttpInput(port=0, **settings), store)
+        source = HttpSource(HttpInput(port=0, **settings))
         stop = threading.Event()
         thread = threading.Thread(target=source.run, args=(sink or intake, stop, False))
         thread.start()
@@ -323,7 +323,7 @@ def test_paths_outside_the_prefixes_are_404(start_http: Callable[..., Running]) 
 
 
 def test_once_returns_at_once(tmp_path: Path) -> None:
-    source = HttpSource(HttpInput(port=0), SqliteStore(str(tmp_path / "m.db")))
+    source = HttpSource(HttpInput(port=0))
     started = time.monotonic()
 
     source.run(lambda batch: None, threading.Event(), once=True)
