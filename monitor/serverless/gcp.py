@@ -27,7 +27,6 @@ from werkzeug.exceptions import HTTPException
 from monitor.adapters.base import describe
 from monitor.adapters.gcp_cloudevents import MESSAGE_PUBLISHED
 from monitor.inputs.base import Message
-from monitor.intake.payloads import dead_letter
 from monitor.serverless.runtime import Runtime, runtime
 
 log = logging.getLogger(__name__)
@@ -53,8 +52,7 @@ def dispatch(event: Any, instance: Runtime) -> None:
     try:
         body = structured(attributes, data)
     except TypeError as exc:  # orjson: nested too deep, an integer past 64 bits, a value JSON has no form for
-        log.warning("dead letter from %s: cannot be written as JSON: %s", source, exc)
-        instance.store.record([], [dead_letter(source, f"CloudEvent cannot be written as JSON: {exc}", repr(data))])
+        instance.handle([Message(repr(data), source, refused=f"CloudEvent cannot be written as JSON: {exc}")])
         return
     instance.handle([Message(body, source)])
 
@@ -89,9 +87,8 @@ def keep_unreadable_requests(app: flask.Flask) -> None:
         said = (getattr(error, "description", None) or describe(error)).splitlines()[0]
         reason = f"not a CloudEvent: {said[:300]}"
         source = f"gcp.function:{request.path}"
-        log.warning("dead letter from %s: %s", source, reason)
         try:
-            runtime().store.record([], [dead_letter(source, reason, request.get_data())])
+            runtime().handle([Message(request.get_data(), source, refused=reason)])
         except Exception:
             log.exception("could not keep a dead letter from %s", source)
             return "", 500
