@@ -3,11 +3,10 @@ the resources as the APIs return them (shapes recorded from their documentation)
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+
+from tests.json_api import JsonApi
 
 PAGE = 2
 
@@ -20,30 +19,15 @@ class GcpApiServer:
         self.instances: dict[str, list[dict[str, Any]]] = {}  # by zone
         self.firewalls: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
-        server = self
+        self._api = JsonApi(self._logged)
+        self.url = self._api.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests.append(self.path)
-                status, body = server.answer(self.path)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+    def _logged(self, path: str) -> tuple[int, Any]:
+        self.requests.append(path)
+        return self.answer(path)
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._api.close()
 
     def add_bucket(self, name: str, **fields: Any) -> None:
         self.buckets[name] = {

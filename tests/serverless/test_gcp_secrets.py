@@ -5,10 +5,7 @@ real client (google-cloud-secret-manager, REST transport) talks to a stand-in fo
 from __future__ import annotations
 
 import base64
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ from monitor import config_secrets
 from monitor.config import ConfigError, load_config
 from monitor.config_secrets import SecretUnavailable
 from monitor.serverless import gcp_secrets
+from tests.json_api import JsonApi
 
 
 class SecretManagerStandIn:
@@ -26,42 +24,24 @@ class SecretManagerStandIn:
     def __init__(self, versions: dict[str, bytes]) -> None:
         self.versions = versions
         self.asked: list[str] = []
-        stand_in = self
+        self._api = JsonApi(self._access)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                name = self.path.split("?")[0].removeprefix("/v1/").removesuffix(":access")
-                stand_in.asked.append(name)
-                if name in stand_in.versions:
-                    status, body = 200, {"name": name, "payload": {
-                        "data": base64.b64encode(stand_in.versions[name]).decode()}}
-                else:
-                    status, body = 404, {"error": {"code": 404, "status": "NOT_FOUND",
-                                                   "message": f"Secret Version [{name}] not found."}}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _access(self, path: str) -> tuple[int, Any]:
+        name = path.split("?", maxsplit=1)[0].removeprefix("/v1/").removesuffix(":access")
+        self.asked.append(name)
+        if name in self.versions:
+            return 200, {"name": name, "payload": {"data": base64.b64encode(self.versions[name]).decode()}}
+        return 404, {"error": {"code": 404, "status": "NOT_FOUND", "message": f"Secret Version [{name}] not found."}}
 
     def client(self) -> Any:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import secretmanager
 
-        endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         return secretmanager.SecretManagerServiceClient(
-            transport="rest", credentials=AnonymousCredentials(), client_options={"api_endpoint": endpoint})
+            transport="rest", credentials=AnonymousCredentials(), client_options={"api_endpoint": self._api.url})
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._api.close()
 
 
 @pytest.fixture
