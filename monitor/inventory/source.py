@@ -1,12 +1,16 @@
 """The ``inventory`` input: each resource type listed on its own schedule by an APScheduler 3.x
 BackgroundScheduler with one worker (passes run one at a time, never two of a type at once, missed runs
-coalesced), the first pass of each at start. ``once`` (``monitor run --once``) is one pass of each type."""
+coalesced), the first pass of each at start. ``once`` (``monitor run --once``) is one pass of each type.
+
+In a fleet every daemon schedules the passes, and the one that holds the lease ``inventory:TYPE`` lists: held
+for the type's interval and a minute more, renewed by its holder's next pass, so one daemon lists each type
+(one set of API calls, one snapshot, one event per change) and another takes over when it is gone."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from monitor.adapters.base import describe
 from monitor.inputs.base import Sink
@@ -14,8 +18,10 @@ from monitor.inventory.runner import TYPES, Pass, run_pass
 from monitor.inventory.settings import InventoryInput
 from monitor.inventory.types import ResourceType, Sessions
 from monitor.store.base import Store
+from monitor.workers import is_gone, worker_name
 
 log = logging.getLogger(__name__)
+LEASE_MARGIN_SECONDS = 60  # past the interval: a pass that runs long is not taken over while its holder lives
 
 
 def _sessions(settings: InventoryInput) -> Sessions:
@@ -33,6 +39,7 @@ class InventorySource:
         self.settings, self.store = settings, store
         self.name = "inventory:" + ",".join(settings.types())
         self.sessions = _sessions(settings)
+        self.worker = worker_name()
 
     def kinds(self) -> list[ResourceType]:
         return [TYPES[name] for name in self.settings.types()]
@@ -61,7 +68,22 @@ class InventorySource:
 
     def _scheduled(self, kind: ResourceType, sink: Sink, stop: threading.Event) -> None:
         try:
+            if not self.hold(kind):
+                log.debug("inventory %s is listed by another daemon of the fleet", kind.name)
+                return
             run_pass(kind, self.settings, self.sessions, self.store, sink, stop=stop)
         except Exception as exc:  # the sink (the store) failed: the next pass lists again
             log.warning("inventory %s failed: %s; the next pass tries again", kind.name, describe(exc),
                         extra={"input": self.name, "reason": describe(exc)})
+
+    def hold(self, kind: ResourceType) -> bool:
+        """Take or renew the lease of ``kind``'s passes; False while another daemon holds it."""
+        name, now = f"inventory:{kind.name}", datetime.now(UTC)
+        until = now + timedelta(seconds=self.settings.seconds(kind.name) + LEASE_MARGIN_SECONDS)
+        if self.store.acquire_lease(name, self.worker, now, until):
+            return True
+        found = self.store.lease_holder(name)
+        if found is None or not is_gone(found[0]):
+            return False
+        self.store.release_lease(name, found[0])  # left by a daemon of this host that was killed
+        return self.store.acquire_lease(name, self.worker, now, until)

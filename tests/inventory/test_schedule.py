@@ -37,3 +37,19 @@ def test_each_type_is_listed_on_its_schedule_until_stopped(aws: Aws, store: Stor
     assert not runner.is_alive()
     [stored] = store.read_events()
     assert (stored.event.resource.name, stored.event.details["changed"]) == ("watched", ["versioning"])
+
+
+def test_in_a_fleet_one_daemon_lists_each_type(aws: Aws, store: Store) -> None:
+    settings = InventoryInput(endpoint_url=aws.endpoint, regions=[aws.region], resources={"aws.s3": {"every": "15m"}})
+    first, second = InventorySource(settings, store), InventorySource(settings, store)
+    [kind] = first.kinds()
+    s3, stop = aws.client("s3"), threading.Event()
+    s3.create_bucket(Bucket="watched")
+    first._scheduled(kind, Intake(store), stop)  # the baseline, under the lease
+    s3.put_bucket_versioning(Bucket="watched", VersioningConfiguration={"Status": "Enabled"})
+    second._scheduled(kind, Intake(store), stop)  # the other daemon's pass: the lease is held, nothing listed
+    assert list(store.read_events()) == []
+    first._scheduled(kind, Intake(store), stop)
+    assert [stored.event.details["changed"] for stored in store.read_events()] == [["versioning"]]
+    holder = store.lease_holder("inventory:aws.s3")
+    assert holder is not None and holder[0] == first.worker
