@@ -31,7 +31,7 @@ from monitor.notify.dispatch import Deliver, Dispatcher, RetryPolicy
 from monitor.notify.pipeline import AlertPipeline
 from monitor.observe.hooks import IGNORE, Observer
 from monitor.store.base import StateConflict, Store, StoredEvent
-from monitor.workers import is_gone, worker_name
+from monitor.workers import release_if_gone, worker_name
 
 log = logging.getLogger(__name__)
 READ_BATCH = 1000
@@ -138,7 +138,7 @@ class Alerting:
         if self._leading and (self._lease_until - now).total_seconds() > LEASE_SECONDS * 2 / 3:
             return True  # renewed less than a third of a lease ago: no write needed (commits are conditional)
         if not self._leading:
-            self._release_if_dead()
+            release_if_gone(self.store, LEASE, self.worker)
         held = self.store.acquire_lease(LEASE, self.worker, now, now + timedelta(seconds=LEASE_SECONDS))
         if held:
             self._lease_until = now + timedelta(seconds=LEASE_SECONDS)
@@ -152,15 +152,6 @@ class Alerting:
         self._leading = held
         self._built_at_start = False
         return held
-
-    def _release_if_dead(self) -> None:
-        """A lease left by a process of this host that is gone (killed) need not be waited out."""
-        found = self.store.lease_holder(LEASE)
-        if found is None:
-            return
-        if is_gone(found[0]):
-            log.info("the %r lease of %s is left by a process that is gone; taking it over", LEASE, found[0])
-            self.store.release_lease(LEASE, found[0])
 
     def _reload(self, *, rebuild: bool = True) -> None:
         """Drop what this process holds in memory and take up the state and position on the store."""

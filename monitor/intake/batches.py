@@ -35,10 +35,9 @@ class Intake:
         events: list[Event] = []
         dead: list[NewDeadLetter] = []
         for message in messages:
-            if message.refused:
+            if message.refused:  # refused by its input already (Message.refused)
                 reason = message.refused[:MAX_REASON_CHARS]
-                log.warning("dead letter from %s: %s", message.source, storable_text(reason),
-                            extra={"source": message.source, "reason": storable_text(reason)})
+                log_refusal(message.source, reason)
                 dead.append(dead_letter(message.source, reason, message.body))
                 continue
             try:
@@ -59,9 +58,9 @@ class Intake:
             self.on_new_events(new)
 
 
-def log_refusal(source: str, reason: str, exc: UnreadablePayload) -> None:
+def log_refusal(source: str, reason: str, exc: UnreadablePayload | None = None) -> None:
     """A warning for bad input; an error with the traceback for an adapter that failed (a bug to fix)."""
-    if isinstance(exc, AdapterFailed) or isinstance(exc.__cause__, AdapterFailed):
+    if exc is not None and (isinstance(exc, AdapterFailed) or isinstance(exc.__cause__, AdapterFailed)):
         log.error("dead letter from %s: %s", source, storable_text(reason), exc_info=exc,
                   extra={"source": source, "reason": storable_text(reason)})
     else:

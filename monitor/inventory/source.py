@@ -18,7 +18,7 @@ from monitor.inventory.runner import TYPES, Pass, run_pass
 from monitor.inventory.settings import InventoryInput
 from monitor.inventory.types import ResourceType, Sessions
 from monitor.store.base import Store
-from monitor.workers import is_gone, worker_name
+from monitor.workers import release_if_gone, worker_name
 
 log = logging.getLogger(__name__)
 LEASE_MARGIN_SECONDS = 60  # past the interval: a pass that runs long is not taken over while its holder lives
@@ -80,10 +80,5 @@ class InventorySource:
         """Take or renew the lease of ``kind``'s passes; False while another daemon holds it."""
         name, now = f"inventory:{kind.name}", datetime.now(UTC)
         until = now + timedelta(seconds=self.settings.seconds(kind.name) + LEASE_MARGIN_SECONDS)
-        if self.store.acquire_lease(name, self.worker, now, until):
-            return True
-        found = self.store.lease_holder(name)
-        if found is None or not is_gone(found[0]):
-            return False
-        self.store.release_lease(name, found[0])  # left by a daemon of this host that was killed
+        release_if_gone(self.store, name, self.worker)
         return self.store.acquire_lease(name, self.worker, now, until)

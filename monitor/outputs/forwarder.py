@@ -21,7 +21,7 @@ from monitor.engine.patterns import Matcher, compile_pattern
 from monitor.outputs import build_output
 from monitor.outputs.base import Output, OutputBase, OutputFailure, PermanentFailure, RetryableFailure, short
 from monitor.store.base import EventLog, StoredEvent
-from monitor.workers import is_gone, worker_name
+from monitor.workers import release_if_gone, worker_name
 
 log = logging.getLogger(__name__)
 READ_BATCH = 1000
@@ -81,10 +81,7 @@ class Forwarder:
         if self._holding and (self._lease_until - now).total_seconds() > LEASE_SECONDS * 2 / 3:
             return True
         if not self._holding:
-            found = self.store.lease_holder(self.key)
-            if found is not None and found[0] != self.worker and is_gone(found[0]):
-                log.info("the %r lease of %s is left by a process that is gone; taking it over", self.key, found[0])
-                self.store.release_lease(self.key, found[0])
+            release_if_gone(self.store, self.key, self.worker)
         held = self.store.acquire_lease(self.key, self.worker, now, now + timedelta(seconds=LEASE_SECONDS))
         if held:
             self._lease_until = now + timedelta(seconds=LEASE_SECONDS)
