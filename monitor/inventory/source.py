@@ -1,6 +1,7 @@
 """The ``inventory`` input: each resource type listed on its own schedule by an APScheduler 3.x
 BackgroundScheduler with one worker (passes run one at a time, never two of a type at once, missed runs
-coalesced), the first pass of each at start. ``once`` (``monitor run --once``) is one pass of each type.
+coalesced into one, run however late: with APScheduler's default grace of 1 s a type waiting behind another's
+long pass lost its run), the first pass of each at start. ``once`` (``monitor run --once``) is one pass of each type.
 
 In a fleet every daemon schedules the passes, and the one that holds the lease ``inventory:TYPE`` lists: held
 for the type's interval and a minute more, renewed by its holder's next pass, so one daemon lists each type
@@ -59,7 +60,8 @@ class InventorySource:
         scheduler = BackgroundScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(1)})
         for kind in self.kinds():
             scheduler.add_job(self._scheduled, "interval", args=(kind, sink, stop), id=kind.name, max_instances=1,
-                              coalesce=True, seconds=self.settings.seconds(kind.name), next_run_time=datetime.now(UTC))
+                              coalesce=True, misfire_grace_time=None, seconds=self.settings.seconds(kind.name),
+                              next_run_time=datetime.now(UTC))
         scheduler.start()
         try:
             stop.wait()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
+
+import pytest
 
 from monitor.intake.batches import Intake
 from monitor.inventory.settings import InventoryInput
@@ -53,3 +56,33 @@ def test_in_a_fleet_one_daemon_lists_each_type(aws: Aws, store: Store) -> None:
     assert [stored.event.details["changed"] for stored in store.read_events()] == [["versioning"]]
     holder = store.lease_holder("inventory:aws.s3")
     assert holder is not None and holder[0] == first.worker
+
+
+def test_a_type_waiting_behind_a_long_pass_still_gets_its_run(aws: Aws, store: Store,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """APScheduler drops a run later than its misfire grace (1 s by default); one worker runs the passes in turn."""
+    from monitor.inventory import source as source_module
+
+    real, started = source_module.run_pass, []
+
+    def slow_first(*args: Any, **kwargs: Any) -> Any:
+        started.append(args[0].name)
+        if len(started) == 1:
+            time.sleep(2.5)  # the other type, due at start too, waits longer than the default grace
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(source_module, "run_pass", slow_first)
+    settings = InventoryInput(endpoint_url=aws.endpoint, regions=[aws.region],
+                              resources={"aws.s3": {"every": "1h"}, "aws.dynamodb": {"every": "1h"}})
+    stop = threading.Event()
+    runner = threading.Thread(target=InventorySource(settings, store).run, args=(Intake(store), stop, False))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(started) < 2:
+            assert time.monotonic() < deadline, f"only {started} ran"
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        runner.join(timeout=20)
+    assert sorted(started) == ["aws.dynamodb", "aws.s3"]
