@@ -12,7 +12,12 @@ A third figure is the deployed shape, for information: one rule with its state i
 one per round, on moto in server mode in this process). That function imports boto3 itself, makes its client
 and calls the table, so it costs ``import boto3`` and more by construction.
 
-    python -m bench.cold_start [--rounds 7]
+``--instructions`` counts instead the instructions each interpreter runs until its "done" (valgrind's
+cachegrind, which must be installed: Debian's ``valgrind``), once per case, with a fixed hash seed. The count
+does not move with the machine's load, so two runs, or a change, compare to within a fraction of a percent
+where CPU times on a shared machine move by tens of percent; it runs some fifty times slower.
+
+    python -m bench.cold_start [--rounds 7] [--instructions]
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import argparse
 import compileall
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,12 +38,15 @@ from bench.common import SAMPLES
 
 EVENT = SAMPLES / "aws" / "lambda_sqs_s3_put_capture_pr4069.json"
 TARGET = 1.3
-DONE = "import time\nprint('done', time.process_time(), flush=True)\n"
+# The interpreter leaves at once after it (os._exit): an instance does not exit after its first event, and the
+# instructions counted stop there too.
+DONE = "import os, time\nprint('done', time.process_time(), flush=True)\nos._exit(0)\n"
 BASELINE = "import boto3\n" + DONE
-HANDLER = ("import json, sys\n"
-           "from monitor.serverless.aws import handler\n"
-           "answer = handler(json.loads(open(sys.argv[1], 'rb').read()), None)\n"
-           "assert answer == {'batchItemFailures': []}, answer\n" + DONE)
+FIRST_EVENT = ("import json, sys\n"
+               "from monitor.serverless.aws import handler\n"
+               "answer = handler(json.loads(open(sys.argv[1], 'rb').read()), None)\n"
+               "assert answer == {'batchItemFailures': []}, answer\n")
+HANDLER = FIRST_EVENT + DONE
 RULE = ("rules:\n  - {id: object-created, title: S3 object created, severity: low,\n"
         "     match: {provider: [aws], resource: {kind: [object]}, action: [created]}}\n")
 
@@ -50,6 +60,18 @@ def write_config(folder: Path, rules: bool, state: str | None = None) -> Path:
     path = folder / "monitor.yaml"
     path.write_text(json.dumps(config))
     return path
+
+
+def instructions(code: str, folder: Path, env: dict[str, str]) -> float:
+    """The instructions (millions) the interpreter ran until its "done", counted by valgrind."""
+    (folder / "state.db").unlink(missing_ok=True)
+    counted = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                              sys.executable, "-c", code, str(EVENT)], cwd=folder, env={**env, "PYTHONHASHSEED": "0"},
+                             capture_output=True, text=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", counted.stderr)
+    if counted.returncode != 0 or not counted.stdout.startswith("done ") or found is None:
+        raise RuntimeError(f"the counted interpreter failed (exit status {counted.returncode}): {counted.stderr[-500:]}")
+    return int(found.group(1).replace(",", "")) / 1e6
 
 
 def once(code: str, folder: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -100,8 +122,12 @@ class DynamoTables:
         self._server.stop()
 
 
-def run(rounds: int = 7) -> dict[str, float]:
-    """The best of ``rounds`` for each; the cases take turns, so a busy spell of the machine hits all alike."""
+def run(rounds: int = 7, counted: bool = False) -> dict[str, float]:
+    """The best of ``rounds`` for each; the cases take turns, so a busy spell of the machine hits all alike.
+
+    ``counted``: the instructions of one round instead (millions, under ``name``; no wall figures)."""
+    if counted and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
     # boto3 is installed with its bytecode, and the deployment zip ships ours (deploy/aws/build.py): where
     # PYTHONDONTWRITEBYTECODE is set, a module changed since its last compile would be compiled in every round.
     compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "monitor"), quiet=1)
@@ -115,19 +141,20 @@ def run(rounds: int = 7) -> dict[str, float]:
             for name in CASES[1:]:
                 (root / name).mkdir()
 
-            def measure(name: str) -> tuple[float, float]:
+            def measure(name: str, count: bool = False) -> tuple[float, float]:
+                take = (lambda code, folder, env: (instructions(code, folder, env), 0.0)) if count else once
                 if name == "boto3":
-                    return once(BASELINE, root, env)
+                    return take(BASELINE, root, env)
                 state = tables.new_state() if name == "dynamodb" else None
                 config = write_config(root / name, name != "no_rules", state)
-                return once(HANDLER, root / name, {**env, "MONITOR_CONFIG": str(config)})
+                return take(HANDLER, root / name, {**env, "MONITOR_CONFIG": str(config)})
 
             for name in CASES:
                 measure(name)  # bytecode compiled and the page cache warm, for all alike
             times: dict[str, list[tuple[float, float]]] = {name: [] for name in CASES}
-            for _ in range(rounds):
+            for _ in range(1 if counted else rounds):
                 for name in CASES:
-                    times[name].append(measure(name))
+                    times[name].append(measure(name, counted))
     finally:
         tables.close()
     figures: dict[str, float] = {}
@@ -136,7 +163,8 @@ def run(rounds: int = 7) -> dict[str, float]:
         figures[f"{name}_wall"] = min(wall for _, wall in found)
     for name in CASES[1:]:
         figures[f"{name}_ratio"] = figures[name] / figures["boto3"]
-        figures[f"{name}_wall_ratio"] = figures[f"{name}_wall"] / figures["boto3_wall"]
+        if not counted:
+            figures[f"{name}_wall_ratio"] = figures[f"{name}_wall"] / figures["boto3_wall"]
     return figures
 
 
@@ -145,18 +173,33 @@ LABELS = {"no_rules": "no rules", "one_rule": "one rule, one destination",
           "dynamodb": "one rule, DynamoDB state"}
 
 
+def verdict(name: str, ratio: float) -> str:
+    if name == "dynamodb":
+        return "imports boto3 itself"
+    return "ok" if ratio <= TARGET else f"over the {TARGET}x target"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
-    figures = run(parser.parse_args().rounds)
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind) instead")
+    arguments = parser.parse_args()
+    figures = run(arguments.rounds, arguments.instructions)
+    if arguments.instructions:
+        print(f"{'':50} {'instructions':>16}")
+        print(f"{'import boto3 alone:':50} {figures['boto3']:15.0f}M")
+        for name, label in LABELS.items():
+            ratio = figures[f"{name}_ratio"]
+            print(f"{'handler + first event, ' + label + ':':50} {figures[name]:15.0f}M  {ratio:.2f}x"
+                  f" ({verdict(name, ratio)})")
+        return
     print(f"{'':50} {'CPU':>16} {'wall':>16}")
     print(f"{'import boto3 alone:':50} {figures['boto3'] * 1000:13.0f} ms {figures['boto3_wall'] * 1000:13.0f} ms")
     for name, label in LABELS.items():
         ratio = figures[f"{name}_ratio"]
-        verdict = "ok" if ratio <= TARGET else f"over the {TARGET}x target"
         print(f"{'handler + first event, ' + label + ':':50} {figures[name] * 1000:13.0f} ms "
               f"{figures[name + '_wall'] * 1000:13.0f} ms  {ratio:.2f}x / {figures[name + '_wall_ratio']:.2f}x"
-              f" ({verdict if name != 'dynamodb' else 'imports boto3 itself'})")
+              f" ({verdict(name, ratio)})")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.adapters.aws import (
     cloudtrail_trail_arn,
@@ -54,8 +53,7 @@ SERVICE_SUFFIX = ".amazonaws.com"
 INSTANCE_SESSION = re.compile(r"i-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 
 
-@dataclass(frozen=True, slots=True)
-class Where:
+class Where(NamedTuple):
     record: Record
     service: str
     region: str

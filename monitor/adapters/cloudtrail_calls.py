@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.adapters import cloudtrail_ec2, cloudtrail_s3, cloudtrail_sharing, exposure
 from monitor.adapters.cloudtrail_paths import Record, as_bool, first, request, values_at
@@ -26,8 +25,7 @@ def no_details(record: Record, name: str) -> dict[str, Any]:
     return {}
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     kind: str
     action: str
     paths: tuple[str, ...]

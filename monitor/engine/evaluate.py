@@ -7,8 +7,8 @@ go to the stateful runner, whose detectors raise, update and resolve alerts per 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from monitor.alerts import Alert
 from monitor.engine.index import RuleIndex
@@ -18,8 +18,7 @@ from monitor.engine.stateful import StatefulRunner
 from monitor.events import Event
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     rule: LoadedRule
     event: Event
 

@@ -13,8 +13,8 @@ topics/t`` -> ``topic``). So a kind close to a known one is an error (a typo), a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import fields
+from typing import Any, NamedTuple
 
 from monitor.alerts import SEVERITIES, STATUSES
 from monitor.engine.references import LIST_KEY, MACRO_KEY, References
@@ -54,8 +54,7 @@ CLOSED_VALUES: dict[str, tuple[str, frozenset[str]]] = {
 _OPEN_ENDED = frozenset({"resource.kind"})  # an unknown value without a close match is a warning
 
 
-@dataclass(frozen=True)
-class Schema:
+class Schema(NamedTuple):
     """What patterns of one kind match: top-level fields, the fields of object fields, open fields (any path
     below them), and the closed values of some fields (dotted path -> (what it is called, the values))."""
 
@@ -85,8 +84,7 @@ LABELS = Schema(
 )
 
 
-@dataclass(frozen=True)
-class Issue:
+class Issue(NamedTuple):
     path: Path_  # where in the rule file, for the location
     message: str
     key: bool = False  # locate the key rather than its value
@@ -115,8 +113,7 @@ def check_field_path(path: str) -> str | None:
     return unknown_field(path)
 
 
-@dataclass(frozen=True)
-class _Where:
+class _Where(NamedTuple):
     """Where the walk is: the field the object sits in, the macro or list it came through, macros entered."""
 
     scope: str = ""

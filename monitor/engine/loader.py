@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
@@ -28,8 +27,7 @@ class RuleErrors(YamlErrors):
     pass
 
 
-@dataclass(frozen=True)
-class LoadedRule:
+class LoadedRule(NamedTuple):
     rule: Rule
     matcher: Matcher
     exceptions: tuple[tuple[Matcher, str], ...]
@@ -59,13 +57,13 @@ def _is_rule_file(file: Path, root: Path) -> bool:
     return file.is_file() and file.name.endswith(RULE_SUFFIXES) and not file.name.endswith(TEST_SUFFIXES) and not hidden
 
 
-@dataclass
 class RuleCheck:
     """What loading found: the rules, and every error and warning of every file, in file order."""
 
-    rules: list[LoadedRule] = field(default_factory=list)
-    errors: list[SourceError] = field(default_factory=list)
-    warnings: list[SourceError] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.rules: list[LoadedRule] = []
+        self.errors: list[SourceError] = []
+        self.warnings: list[SourceError] = []
 
 
 def load_rules(paths: Iterable[str | Path]) -> list[LoadedRule]:
@@ -115,8 +113,7 @@ def _in_file_order(errors: list[SourceError], order: dict[str, int]) -> list[Sou
     return sorted(unique, key=lambda e: (order.get(e.location.file, -1), e.location.line, e.location.col))
 
 
-@dataclass
-class _Parsed:
+class _Parsed(NamedTuple):
     doc: YamlDocument
     lists: dict[str, Any]
     macros: dict[str, Any]

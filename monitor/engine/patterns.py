@@ -9,7 +9,6 @@ undocumented-as-stable equivalence of a dotted key ``"a.b"`` with nested ``{"a":
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple, Union
 
@@ -66,8 +65,7 @@ def _absent(root: Mapping[str, Any], path: FieldPath) -> bool:
     return all(isinstance(node, Mapping) for node in nodes)
 
 
-@dataclass(frozen=True, slots=True)
-class _Leaf:
+class _Leaf(NamedTuple):
     """One field's array: ``test`` accepts a leaf value if any item does; ``absent`` if exists:false is an item.
 
     ``index_values`` is the set of index keys (``exact_key`` of each value, ``Prefix`` of each prefix) when the
@@ -91,8 +89,7 @@ class _Leaf:
 _Node = Union[_Leaf, "_Object"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Object:
+class _Object(NamedTuple):
     """Fields that must all match, and ``$or`` groups of which one branch each must match."""
 
     fields: tuple[tuple[str, _Node], ...]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     body: str | bytes
     source: str  # where it came from, e.g. "aws.sqs:https://.../queue#<MessageId>" or "file:events.jsonl:12"
     refused: str = ""  # why the input already refused it (a trail file past a limit): a dead letter, unread

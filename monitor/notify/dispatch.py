@@ -20,10 +20,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from monitor.messages import DeliveryResult, Notification
 from monitor.notify.settings import DeliverySettings
@@ -31,6 +30,9 @@ from monitor.observe.hooks import IGNORE, Observer
 from monitor.store.base import Store, StoredNotification
 from monitor.workers import is_gone
 from monitor.yamlfiles.durations import parse_duration
+
+if TYPE_CHECKING:  # a lane is started only to send to several destinations side by side (never in a function)
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     max_attempts: int = 10
     base_delay: float = 2.0
     max_delay: float = 300.0
@@ -133,6 +134,8 @@ class Dispatcher:
     def _lane(self, destination: str) -> ThreadPoolExecutor:
         lane = self._lanes.get(destination)
         if lane is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             lane = self._lanes[destination] = ThreadPoolExecutor(1, thread_name_prefix=f"deliver:{destination}")
         return lane
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -78,26 +78,31 @@ def message_id(notification: Notification, created_at: datetime, number: int) ->
     return f"{notification.key}@{format_time(created_at)}#{number}"
 
 
-@dataclass
 class _Member:
-    status: str
-    count: int
-    last_seen: datetime
+    __slots__ = ("count", "last_seen", "status")
+
+    def __init__(self, status: str, count: int, last_seen: datetime) -> None:
+        self.status = status
+        self.count = count
+        self.last_seen = last_seen
 
 
-@dataclass
 class _Group:
-    route: EffectiveRoute
-    key: str
-    values: dict[str, Any]
-    created_at: datetime
-    members: dict[str, _Member] = field(default_factory=dict)  # by fingerprint, in arrival order
-    notified: set[str] = field(default_factory=set)  # fingerprints whose firing was sent
-    changed_at: datetime | None = None  # the first change not sent yet
-    last_sent: datetime | None = None
-    repeats: int = 0  # unchanged re-sends since the last change
-    sent: int = 0  # messages sent so far: the next one is number ``sent + 1``
-    latest: dict[str, Alert] = field(default_factory=dict)  # alerts seen by this process (not stored)
+    def __init__(self, route: EffectiveRoute, key: str, values: dict[str, Any], created_at: datetime, *,
+                 members: dict[str, _Member] | None = None, notified: set[str] | None = None,
+                 changed_at: datetime | None = None, last_sent: datetime | None = None, repeats: int = 0,
+                 sent: int = 0) -> None:
+        self.route = route
+        self.key = key
+        self.values = values
+        self.created_at = created_at
+        self.members = members if members is not None else {}  # by fingerprint, in arrival order
+        self.notified = notified if notified is not None else set()  # fingerprints whose firing was sent
+        self.changed_at = changed_at  # the first change not sent yet
+        self.last_sent = last_sent
+        self.repeats = repeats  # unchanged re-sends since the last change
+        self.sent = sent  # messages sent so far: the next one is number ``sent + 1``
+        self.latest: dict[str, Alert] = {}  # alerts seen by this process (not stored)
 
     def update(self, alert: Alert) -> bool:
         """Keep the newest state of each fingerprint; True when it is news worth a message."""
@@ -171,9 +176,9 @@ class _Group:
     @classmethod
     def from_document(cls, key: str, route: EffectiveRoute, doc: Mapping[str, Any]) -> _Group:
         members = {fp: _Member(status, count, parse_time(seen)) for fp, (status, count, seen) in doc["members"].items()}
-        return cls(route, key, dict(doc["values"]), parse_time(doc["created_at"]), members, set(doc["notified"]),
-                   _parse_or_none(doc["changed_at"]), _parse_or_none(doc["last_sent"]), int(doc["repeats"]),
-                   int(doc["sent"]))
+        return cls(route, key, dict(doc["values"]), parse_time(doc["created_at"]), members=members,
+                   notified=set(doc["notified"]), changed_at=_parse_or_none(doc["changed_at"]),
+                   last_sent=_parse_or_none(doc["last_sent"]), repeats=int(doc["repeats"]), sent=int(doc["sent"]))
 
 
 def _time_or_none(value: datetime | None) -> str | None:

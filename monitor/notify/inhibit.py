@@ -7,7 +7,6 @@ Alertmanager); an alert never inhibits itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.alerts import Alert
@@ -16,13 +15,13 @@ from monitor.notify.routing import alert_labels, label_value
 from monitor.notify.settings import InhibitRule
 
 
-@dataclass
 class _CompiledRule:
-    source: Matcher
-    target: Matcher
-    equal: tuple[str, ...]
-    sources: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # fingerprint -> its `equal` values
-    by_values: dict[tuple[Any, ...], set[str]] = field(default_factory=dict)
+    def __init__(self, source: Matcher, target: Matcher, equal: tuple[str, ...]) -> None:
+        self.source = source
+        self.target = target
+        self.equal = equal
+        self.sources: dict[str, tuple[Any, ...]] = {}  # fingerprint -> its `equal` values
+        self.by_values: dict[tuple[Any, ...], set[str]] = {}
 
     def values(self, labels: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(_hashable(label_value(labels, path)) for path in self.equal)

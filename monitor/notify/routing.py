@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.alerts import Alert
 from monitor.engine.patterns import Matcher, compile_pattern
@@ -39,8 +38,7 @@ def label_value(labels: Mapping[str, Any], path: str) -> Any:
     return node
 
 
-@dataclass(frozen=True)
-class EffectiveRoute:
+class EffectiveRoute(NamedTuple):
     """A route with the settings it inherited filled in; ``id`` says where it sits in the tree."""
 
     id: str
@@ -52,8 +50,7 @@ class EffectiveRoute:
     repeat_backoff: float | None
 
 
-@dataclass(frozen=True)
-class _Node:
+class _Node(NamedTuple):
     route: EffectiveRoute
     matcher: Matcher | None
     continue_: bool

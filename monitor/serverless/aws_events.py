@@ -12,8 +12,7 @@ Decisions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -22,14 +21,12 @@ from monitor.inputs.base import Message
 Kind = Literal["sqs", "dynamodb", "records", "eventbridge", "tick", "direct"]
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     message: Message
     identifier: str | None = None
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):
     kind: Kind
     items: list[Item]
 

@@ -18,35 +18,36 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from monitor.alerts import Alert
 from monitor.events import Event
 from monitor.messages import DeliveryResult, Notification
 
 
-@dataclass(frozen=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
     offset: int
     recorded_at: datetime
     event: Event
 
 
-@dataclass(frozen=True)
-class NewDeadLetter:
+class NewDeadLetter(NamedTuple):
     source: str
     reason: str
     payload: str
 
 
-@dataclass(frozen=True)
-class DeadLetter(NewDeadLetter):
+class DeadLetter(NamedTuple):
+    """A dead letter as the log holds it: the new one's fields, then where and when it was kept."""
+
+    source: str
+    reason: str
+    payload: str
     id: int
     recorded_at: datetime
 
 
-@dataclass(frozen=True)
-class AlertUpdate:
+class AlertUpdate(NamedTuple):
     """One alert through the lifecycle: what the store held before, and what it holds now."""
 
     previous: Alert | None  # the latest episode of this fingerprint before the update
@@ -74,8 +75,7 @@ class Silence(NewSilence):
     id: int
 
 
-@dataclass(frozen=True)
-class NewNotification:
+class NewNotification(NamedTuple):
     """A message the grouping decided to send, entering the notification log as pending.
 
     ``id`` is unique per message (group key and the group's message number), so writing it again, as a
@@ -107,8 +107,7 @@ class UnsetType:
 UNSET = UnsetType()  # "no expectation" for compare-and-set arguments, where None means "not there yet"
 
 
-@dataclass(frozen=True)
-class StoredNotification:
+class StoredNotification(NamedTuple):
     id: int
     notification: Notification  # with ``sent_to``: the URLs that accepted it so far
     status: str  # pending (an attempt is due at next_attempt_at) | delivered | undelivered (given up) | superseded

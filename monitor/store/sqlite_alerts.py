@@ -249,7 +249,7 @@ class SqliteAlerts:
                                " LIMIT :limit", {"now": stamp, "limit": limit}).fetchall()
             db.executemany("UPDATE notifications SET claimed_until = ?, sent_by = ? WHERE id = ?",
                            [(sortable_time(lease_until), worker, row[0]) for row in taken])
-        return [replace(self._stored(row), sent_by=worker) for row in taken]
+        return [self._stored(row)._replace(sent_by=worker) for row in taken]
 
     def record_attempts(
         self, outcomes: Sequence[tuple[int, DeliveryResult, datetime | None]], now: datetime, *, worker: str = "",

@@ -13,9 +13,8 @@ never a traceback, a hang or gigabytes of memory:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import yaml
 
@@ -30,8 +29,7 @@ _MAPPING_TAG, _SEQUENCE_TAG, _MERGE_TAG, _VALUE_TAG = (f"{_YAML_TAG}{t}" for t i
 _SCALAR_TAGS = frozenset(f"{_YAML_TAG}{t}" for t in ("null", "bool", "int", "float", "binary", "timestamp", "str"))
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     file: str
     line: int
     col: int
@@ -40,8 +38,7 @@ class Location:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True)
-class SourceError:
+class SourceError(NamedTuple):
     location: Location
     message: str
 
@@ -55,16 +52,16 @@ class YamlErrors(ValueError):
         self.errors = errors
 
 
-@dataclass
 class YamlDocument:
     """Plain data (dicts, lists, scalars) plus where each key and value stands in the file."""
 
-    file: str
-    data: Any
-    values: dict[Path_, Location]
-    keys: dict[Path_, Location]
-    # strings that ${env:...} substitution changed: path -> (the text in the file, the value now in data)
-    substituted: dict[Path_, tuple[str, str]] = field(default_factory=dict)
+    def __init__(self, file: str, data: Any, values: dict[Path_, Location], keys: dict[Path_, Location]) -> None:
+        self.file = file
+        self.data = data
+        self.values = values
+        self.keys = keys
+        # strings that ${env:...} substitution changed: path -> (the text in the file, the value now in data)
+        self.substituted: dict[Path_, tuple[str, str]] = {}
 
     def locate(self, path: Path_, *, key: bool = False) -> Location:
         """The closest known location: the key itself when asked and known, else the value, else its parent."""

@@ -105,7 +105,7 @@ def test_a_failing_destination_never_delays_another(tmp_path: Path, chat: HttpRe
     flaky.script("drop", 429, 500)
     destinations = {"chat": Destination(urls=[chat.url()]), "flaky": Destination(urls=[flaky.url()]),
                     "mail": Destination(urls=[smtp.url()])}
-    policy = replace(FAST, base_delay=0.25, max_delay=1.0, rate_limit_delay=0.8)
+    policy = FAST._replace(base_delay=0.25, max_delay=1.0, rate_limit_delay=0.8)
     stored = dispatch(tmp_path, destinations, [to("flaky"), to("chat"), to("mail")], templates, policy=policy)
 
     assert [(s.notification.destination, s.status, s.attempts) for s in stored] == [
@@ -131,7 +131,7 @@ def test_after_the_last_retry_the_message_stays_undelivered(tmp_path: Path, flak
     flaky.script(*[500] * 10)
     first, second = to("flaky"), replace(to("flaky"), group_key="another-group")
     stored = dispatch(tmp_path, {"flaky": Destination(urls=[flaky.url()])}, [first, second], templates,
-                      policy=replace(FAST, max_attempts=3))
+                      policy=FAST._replace(max_attempts=3))
     assert [(s.status, s.attempts) for s in stored] == [("undelivered", 3), ("undelivered", 3)]
     assert stored[0].last_error.startswith("json://127.0.0.1:")
     assert "error=500" in stored[0].last_error

@@ -198,7 +198,7 @@ def test_groups_are_taken_up_again_from_their_state_with_their_timers_and_number
 def test_a_group_whose_route_left_the_config_is_dropped() -> None:
     state = MemoryGroupState()
     Grouper(state, [route()]).add(route(), alert("a"), alert_labels(alert("a")), T0)
-    other = replace(route(), id="routes.0")
+    other = route()._replace(id="routes.0")
     assert len(Grouper(state, [other])) == 0
     assert list(state.keys()) == []
 

@@ -49,7 +49,7 @@ DAEMON_ONLY = ("apscheduler", "apprise", "jinja2", "click", "cryptography", "bot
 def test_the_first_event_loads_nothing_the_function_does_not_use(tmp_path: Path, rules: bool) -> None:
     """What a cold start without a message to send must not import (SQLite state: not even boto3)."""
     config = cold_start.write_config(tmp_path, rules)
-    code = cold_start.HANDLER + "print(json.dumps(sorted(sys.modules)))\n"
+    code = cold_start.FIRST_EVENT + "print(json.dumps(sorted(sys.modules)))\n"
     environment = {**os.environ, "MONITOR_CONFIG": str(config)}
     done = subprocess.run([sys.executable, "-c", code, str(cold_start.EVENT)], cwd=tmp_path, env=environment,
                           capture_output=True, text=True, check=True)

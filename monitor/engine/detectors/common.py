@@ -19,7 +19,6 @@ import operator
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -242,12 +241,15 @@ class Watermark:
                         format_time(self.now) if self.now else "-")
 
 
-@dataclass(slots=True)
 class Verdict:
-    holds: bool
-    count: int
-    explanation: Mapping[str, Any] | None = None  # or leave it to ``explain``, called only for an alert
-    span: tuple[int, int] | None = None  # epoch seconds of the first and last contributing events
+    __slots__ = ("count", "explanation", "holds", "span")
+
+    def __init__(self, holds: bool, count: int, explanation: Mapping[str, Any] | None = None,
+                 span: tuple[int, int] | None = None) -> None:
+        self.holds = holds
+        self.count = count
+        self.explanation = explanation  # or leave it to ``explain``, called only for an alert
+        self.span = span  # epoch seconds of the first and last contributing events
 
 
 class KeyedDetector(Detector):
