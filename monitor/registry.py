@@ -22,7 +22,7 @@ class Registry(Generic[T]):
     def __init__(self, plugin_type: str, modules: Mapping[str, str] | None = None) -> None:
         self.plugin_type = plugin_type
         self._entries: dict[str, T] = {}
-        self._modules = dict(modules or {})  # name -> the module that registers it, not imported yet
+        self._modules = dict(modules or {})  # name -> the module that registers it, imported on first use
 
     def register(self, name: str) -> Callable[[T], T]:
         def add(entry: T) -> T:
@@ -48,9 +48,18 @@ class Registry(Generic[T]):
         return [*self._entries, *(name for name in self._modules if name not in self._entries)]
 
     def items(self) -> Iterator[tuple[str, T]]:
-        for module in dict.fromkeys(self._modules.values()):
-            self._import(module)
-        return iter(self._entries.items())
+        """Every plugin, every module imported, in the order of ``in_order``."""
+        return iter(tuple(self.in_order()))
+
+    def in_order(self) -> Iterator[tuple[str, T]]:
+        """Every plugin: those named with a module in the order named, then any other in the order registered.
+
+        A module is imported when the walk reaches a plugin it registers, so a search that stops at the first
+        plugin that fits imports no module after it."""
+        for name in self._modules:
+            yield name, self.get(name)
+        if len(self._entries) > len(self._modules):
+            yield from ((name, entry) for name, entry in tuple(self._entries.items()) if name not in self._modules)
 
     def modules(self) -> dict[str, str]:
         """The plugins registered on first use, and the module that registers each."""

@@ -34,7 +34,22 @@ class Adapter(NamedTuple):
     adapt: Callable[[Payload], list[Event]]
 
 
-adapters: Registry[Adapter] = Registry("adapter")
+_AT = "monitor.adapters."
+# Each accepts only its own precise shape, so a payload is read alike whichever order they are tried in; this
+# order imports a module only when a payload gets past the adapters before it (a function on AWS reads its
+# events without the GCP adapters' modules, and an S3 notification without CloudTrail's).
+adapters: Registry[Adapter] = Registry("adapter", modules={
+    "records": f"{_AT}envelopes", "aws.sqs.lambda_record": f"{_AT}envelopes",
+    "aws.sqs.receive_response": f"{_AT}envelopes", "aws.sqs.message": f"{_AT}envelopes",
+    "aws.sns.notification": f"{_AT}envelopes", "aws.sns.lambda_record": f"{_AT}envelopes",
+    "aws.s3.notification": f"{_AT}s3", "aws.s3.test_event": f"{_AT}s3", "aws.eventbridge.s3": f"{_AT}s3_eventbridge",
+    "aws.cloudtrail.record": f"{_AT}cloudtrail", "aws.eventbridge.cloudtrail": f"{_AT}cloudtrail",
+    "aws.eventbridge.ec2": f"{_AT}ec2", "aws.dynamodb.stream_record": f"{_AT}dynamodb",
+    "aws.config.notification": f"{_AT}awsconfig", "aws.config.rule_event": f"{_AT}awsconfig",
+    "gcp.storage.object_resource": f"{_AT}gcs", "gcp.pubsub.push": f"{_AT}gcp_pubsub",
+    "gcp.pubsub.message": f"{_AT}gcp_pubsub", "gcp.audit_log": f"{_AT}gcp_audit",
+    "gcp.cloudevent": f"{_AT}gcp_cloudevents", "gcp.functions.legacy_event": f"{_AT}gcp_cloudevents",
+})
 _nesting: ContextVar[int] = ContextVar("payload_nesting", default=0)
 
 
@@ -86,7 +101,7 @@ def _flattened(items: list[Any]) -> Iterator[Any]:
 def _adapt(payload: Any) -> list[Event]:
     if type(payload) is not dict and not isinstance(payload, Mapping):
         raise UnreadablePayload(f"expected a JSON object, got {type(payload).__name__}")
-    for name, entry in adapters.items():
+    for name, entry in adapters.in_order():
         try:
             accepted = entry.accepts(payload)
         except Exception as exc:
