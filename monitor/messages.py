@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.alerts import Alert
 
@@ -30,8 +30,7 @@ class Notification:
         return f"{self.destination}:{self.group_key}"
 
 
-@dataclass(frozen=True)
-class DeliveryResult:
+class DeliveryResult(NamedTuple):
     """The outcome of one attempt to send one message, as the retry stage needs it.
 
     ``accepted`` are the ids of the URLs that have taken the message so far (earlier attempts included), so a

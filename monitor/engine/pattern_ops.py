@@ -11,7 +11,6 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, time
 from functools import lru_cache
 from typing import Any
@@ -57,14 +56,17 @@ def check_scalar(value: Any, path: PatternPath) -> None:
     )
 
 
-@dataclass(frozen=True, slots=True)
 class Exact:
     """Membership test for exact values, keeping strings, numbers, booleans and null apart."""
 
-    strings: frozenset[str] = frozenset()
-    numbers: frozenset[int | float] = frozenset()
-    bools: frozenset[bool] = frozenset()
-    null: bool = False
+    __slots__ = ("bools", "null", "numbers", "strings")
+
+    def __init__(self, strings: frozenset[str], numbers: frozenset[int | float], bools: frozenset[bool],
+                 null: bool) -> None:
+        self.strings = strings
+        self.numbers = numbers
+        self.bools = bools
+        self.null = null
 
     @classmethod
     def of(cls, values: Iterable[Any]) -> Exact:

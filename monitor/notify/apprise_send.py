@@ -223,8 +223,9 @@ class Sender:
         down: DeliveryResult | None = None
         for index, notification in items:
             if down is not None:
-                results.append((index, replace(failed(notification, f"not attempted: destination down ({down.error})"),
-                                               retry_after=down.retry_after, rate_limited=down.rate_limited)))
+                not_attempted = failed(notification, f"not attempted: destination down ({down.error})")
+                results.append((index, not_attempted._replace(retry_after=down.retry_after,
+                                                              rate_limited=down.rate_limited)))
                 continue
             result = await self._send(name, destination, found, notification, prefix)
             down = result if not result.delivered and result.attempts and not result.permanent else None

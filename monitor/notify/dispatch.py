@@ -20,7 +20,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -152,11 +151,12 @@ class Dispatcher:
             if down is None:
                 [result] = deliver_safely(self.deliver, [message])
             else:
-                result = replace(down, notification_key=message.key, delivered=False, attempts=0,
-                                 error=f"not attempted: destination down ({down.error})", accepted=message.sent_to)
+                result = down._replace(notification_key=message.key, delivered=False, attempts=0,
+                                       error=f"not attempted: destination down ({down.error})",
+                                       accepted=message.sent_to)
             # Waits count from the answer, as Retry-After means; the messages held back wait with the failed one.
             finished = down_at or self.clock()
-            counted = result if result.delivered or result.attempts else replace(result, attempts=1)
+            counted = result if result.delivered or result.attempts else result._replace(attempts=1)
             retry_at = self.policy.next_attempt(stored.attempts + counted.attempts, counted, finished)
             self.store.record_attempts([(stored.id, counted, retry_at)], finished, worker=self.worker)
             self._log(stored, counted, retry_at)

@@ -16,7 +16,6 @@ Nothing here imports from the engine or from notify: the values they share live 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -58,21 +57,26 @@ class AlertUpdate(NamedTuple):
 AlertMerge = Callable[[Alert | None, Alert], AlertUpdate]
 
 
-@dataclass(frozen=True)
-class NewSilence:
+class NewSilence(NamedTuple):
     matchers: dict[str, Any]  # an EventBridge pattern over alert labels
     starts_at: datetime
     ends_at: datetime
     created_by: str
     reason: str
 
+
+class Silence(NamedTuple):
+    """A silence as the store holds it: the new one's fields, then its id."""
+
+    matchers: dict[str, Any]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    reason: str
+    id: int
+
     def active(self, now: datetime) -> bool:
         return self.starts_at <= now < self.ends_at
-
-
-@dataclass(frozen=True)
-class Silence(NewSilence):
-    id: int
 
 
 class NewNotification(NamedTuple):

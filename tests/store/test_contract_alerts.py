@@ -271,7 +271,7 @@ def test_silences_are_added_filtered_by_activity_and_expired(store: Store) -> No
     assert store.silences(active_at=T0 + 10 * MINUTE) == [current, pending]  # ends_at is exclusive
     assert store.silences(active_at=T0 + 9 * MINUTE) == [past, current, pending]
     expired = store.expire_silence(current.id, T0 + 20 * MINUTE)
-    assert expired == replace(current, ends_at=T0 + 20 * MINUTE)
+    assert expired == current._replace(ends_at=T0 + 20 * MINUTE)
     versions.append(store.silences_version())
     assert store.silences(active_at=T0 + 20 * MINUTE) == [pending]
     assert store.expire_silence(current.id, T0 + 40 * MINUTE) == expired  # already over: unchanged
