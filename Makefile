@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean redis-server chromium promtool systemd-analyze
+.PHONY: demo test lint bench clean redis-server chromium promtool systemd-analyze valgrind
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: $(VENV)/.installed-test
 redis-server:
 	@command -v redis-server >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server)
 
+# bench.cold_start --instructions counts instructions with valgrind's cachegrind (its test counts a small one).
+valgrind:
+	@command -v valgrind >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y valgrind)
+
 # The web page's browser tests drive Debian's chromium through Playwright (never `playwright install`).
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
@@ -58,7 +62,7 @@ systemd-analyze:
 	@command -v systemd-analyze >/dev/null || (apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd)
 
-test: lint redis-server chromium promtool systemd-analyze
+test: lint redis-server chromium promtool systemd-analyze valgrind
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-test

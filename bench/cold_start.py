@@ -67,10 +67,11 @@ def instructions(code: str, folder: Path, env: dict[str, str]) -> float:
     (folder / "state.db").unlink(missing_ok=True)
     counted = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
                               sys.executable, "-c", code, str(EVENT)], cwd=folder, env={**env, "PYTHONHASHSEED": "0"},
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
     found = re.search(r"I\s+refs:\s+([\d,]+)", counted.stderr)
     if counted.returncode != 0 or not counted.stdout.startswith("done ") or found is None:
-        raise RuntimeError(f"the counted interpreter failed (exit status {counted.returncode}): {counted.stderr[-500:]}")
+        raise RuntimeError(f"the counted interpreter failed (exit status {counted.returncode}): "
+                           f"{counted.stderr[-500:]}")
     return int(found.group(1).replace(",", "")) / 1e6
 
 
