@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from monitor.adapters import adapters
 from monitor.alerting import Alerting
 from monitor.config import Config
 from monitor.inputs import Input, build_input
@@ -147,6 +148,7 @@ def run(config: Config, *, once: bool = False, dry_run: bool = False, stop: thre
 
     ``watch`` is given the intake before the inputs start (a progress bar reads its counters)."""
     stop = stop or threading.Event()
+    adapters.items()  # every adapter module imported now: one that cannot be fails the start, not a payload
     store = store or open_store(config.state_url())
     observer = observer_for(config.metrics, store)
     alerting = Alerting.from_config(config, store, dry_run=dry_run) if config.rules else None

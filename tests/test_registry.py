@@ -89,7 +89,7 @@ def test_a_walk_in_order_takes_the_named_plugins_as_named_importing_each_module_
     assert list(registry.in_order()) == [("json", 1), ("gear", 2), ("extra", 0)]
 
 
-SAMPLES = "tests/events"
+SAMPLES = Path(__file__).parent / "events"
 
 
 def test_reading_an_s3_notification_imports_no_other_providers_adapters_and_a_gcp_entry_still_reads_after() -> None:
@@ -99,8 +99,8 @@ def test_reading_an_s3_notification_imports_no_other_providers_adapters_and_a_gc
             "print(len(events), *sorted(m for m in sys.modules if m.startswith('monitor.adapters.')))\n"
             f"events = normalize(json.load(open('{SAMPLES}/gcp/auditlog_storage_buckets_create_2018.json')))\n"
             "print(len(events), events[0].provider, 'monitor.adapters.gcp_audit' in sys.modules)\n")
-    first, second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                                   cwd=Path(__file__).parents[1]).stdout.splitlines()
+    first, second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                   check=True).stdout.splitlines()
     count, *loaded = first.split()
     assert int(count) >= 1
     assert not [m for m in loaded if m.split(".")[2].startswith(("gcp", "gcs", "cloudtrail", "ec2", "dynamodb",

@@ -34,22 +34,20 @@ class Adapter(NamedTuple):
     adapt: Callable[[Payload], list[Event]]
 
 
-_AT = "monitor.adapters."
+_MODULES = {  # module of monitor.adapters -> the adapters it registers, in the order payloads try them
+    "envelopes": ("records", "aws.sqs.lambda_record", "aws.sqs.receive_response", "aws.sqs.message",
+                  "aws.sns.notification", "aws.sns.lambda_record"),
+    "s3": ("aws.s3.notification", "aws.s3.test_event"), "s3_eventbridge": ("aws.eventbridge.s3",),
+    "cloudtrail": ("aws.cloudtrail.record", "aws.eventbridge.cloudtrail"), "ec2": ("aws.eventbridge.ec2",),
+    "dynamodb": ("aws.dynamodb.stream_record",), "awsconfig": ("aws.config.notification", "aws.config.rule_event"),
+    "gcs": ("gcp.storage.object_resource",), "gcp_pubsub": ("gcp.pubsub.push", "gcp.pubsub.message"),
+    "gcp_audit": ("gcp.audit_log",), "gcp_cloudevents": ("gcp.cloudevent", "gcp.functions.legacy_event"),
+}
 # Each accepts only its own precise shape, so a payload is read alike whichever order they are tried in; this
 # order imports a module only when a payload gets past the adapters before it (a function on AWS reads its
 # events without the GCP adapters' modules, and an S3 notification without CloudTrail's).
 adapters: Registry[Adapter] = Registry("adapter", modules={
-    "records": f"{_AT}envelopes", "aws.sqs.lambda_record": f"{_AT}envelopes",
-    "aws.sqs.receive_response": f"{_AT}envelopes", "aws.sqs.message": f"{_AT}envelopes",
-    "aws.sns.notification": f"{_AT}envelopes", "aws.sns.lambda_record": f"{_AT}envelopes",
-    "aws.s3.notification": f"{_AT}s3", "aws.s3.test_event": f"{_AT}s3", "aws.eventbridge.s3": f"{_AT}s3_eventbridge",
-    "aws.cloudtrail.record": f"{_AT}cloudtrail", "aws.eventbridge.cloudtrail": f"{_AT}cloudtrail",
-    "aws.eventbridge.ec2": f"{_AT}ec2", "aws.dynamodb.stream_record": f"{_AT}dynamodb",
-    "aws.config.notification": f"{_AT}awsconfig", "aws.config.rule_event": f"{_AT}awsconfig",
-    "gcp.storage.object_resource": f"{_AT}gcs", "gcp.pubsub.push": f"{_AT}gcp_pubsub",
-    "gcp.pubsub.message": f"{_AT}gcp_pubsub", "gcp.audit_log": f"{_AT}gcp_audit",
-    "gcp.cloudevent": f"{_AT}gcp_cloudevents", "gcp.functions.legacy_event": f"{_AT}gcp_cloudevents",
-})
+    name: f"monitor.adapters.{module}" for module, names in _MODULES.items() for name in names})
 _nesting: ContextVar[int] = ContextVar("payload_nesting", default=0)
 
 
